@@ -7,7 +7,9 @@ import { createHash } from 'node:crypto';
  * that sends a callback share this one function.
  */
 export function sign(key: string, t: number | string): string {
-  return createHash('md5').update(key + String(t)).digest('hex');
+  return createHash('md5')
+    .update(key + String(t))
+    .digest('hex');
 }
 
 /** Tencent's default validity of a signature: `t` is about send time + 600 s. */

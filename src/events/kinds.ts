@@ -1,0 +1,37 @@
+import type { ExporterMetrics, EventName } from '../metrics/metrics.js';
+import type { CommandResult } from '../state/store.js';
+import type { SessionCommand, Session } from '../state/session.js';
+import type { ValidationFailure } from '../validate/validate.js';
+
+/** What an event kind's handler may use when it applies an accepted event. */
+export interface ApplyContext {
+  readonly metrics: ExporterMetrics;
+  /** Live sessions (memory mirror of the store). */
+  readonly liveSession: (key: string) => Session | undefined;
+  readonly nowMs: number;
+}
+
+/**
+ * One row of the event-type table: how to validate a kind, what identifies a retry of it, what it does to the
+ * sessions, and which metrics it moves once the store has committed it.
+ */
+export interface EventKind<E> {
+  readonly name: EventName;
+  /** Validates and normalises the payload (in place); a failure names the field. */
+  readonly validate: (payload: Record<string, unknown>) => E | ValidationFailure;
+  /**
+   * What stays the same across Tencent's retries of one event (never `t`/`sign`: each retry is re-signed).
+   */
+  readonly dedupKey: (event: E) => string;
+  /** The event's own time, ms, for the delay histogram. */
+  readonly eventTimeMs: (event: E) => number | undefined;
+  /** The session change, decided before the store commits (may read the memory mirror). */
+  readonly command: (event: E, context: ApplyContext) => SessionCommand | undefined;
+  /** Metric effects, after the store committed the event (never for duplicates). */
+  readonly apply: (event: E, result: CommandResult & { duplicate: false }, context: ApplyContext) => void;
+}
+
+/** Erases a row's payload type for the routing table; each row keeps its own type inside. */
+export function defineKind<E>(kind: EventKind<E>): EventKind<unknown> {
+  return kind as unknown as EventKind<unknown>;
+}

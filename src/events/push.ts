@@ -1,0 +1,61 @@
+import { streamKey } from '../state/session.js';
+import { compile } from '../validate/validate.js';
+import { pushSchema } from '../validate/schemas.js';
+import { defineKind } from './kinds.js';
+
+/** Push started (1) / push interrupted (0), seed 004. `app` is the push domain, `appname` the push path. */
+interface PushEvent {
+  event_type: 0 | 1;
+  app: string;
+  appname: string;
+  stream_id: string;
+  sequence: string;
+  event_time: number;
+  errcode: number;
+  /** Disconnects only; Tencent sends it as a string of milliseconds (ajv coerces it). */
+  push_duration?: number;
+}
+
+const validate = compile<PushEvent>(pushSchema);
+const keyOf = (e: PushEvent) => streamKey(e.app, e.appname, e.stream_id);
+
+export const pushStart = defineKind<PushEvent>({
+  name: 'push_start',
+  validate,
+  dedupKey: (e) => `1\u0000${keyOf(e)}\u0000${e.sequence}`,
+  eventTimeMs: (e) => e.event_time * 1000,
+  command: (e, { nowMs }) => ({
+    op: 'start',
+    session: {
+      domain: e.app,
+      appName: e.appname,
+      streamId: e.stream_id,
+      sequence: e.sequence,
+      startedAt: e.event_time,
+      lastSeenAt: nowMs,
+    },
+  }),
+  apply: (e, _result, { metrics }) => metrics.streamStarted(e.app, e.appname),
+});
+
+export const pushStop = defineKind<PushEvent>({
+  name: 'push_stop',
+  validate,
+  dedupKey: (e) => `0\u0000${keyOf(e)}\u0000${e.sequence}`,
+  eventTimeMs: (e) => e.event_time * 1000,
+  command: (e) => ({ op: 'stop', key: keyOf(e), sequence: e.sequence }),
+  apply: (e, result, { metrics }) => {
+    metrics.streamDisconnected(e.app, e.appname, e.errcode);
+    const session = result.session;
+    if (session?.op !== 'stop') return;
+    if (session.result === 'closed' && session.ended) {
+      const seconds =
+        e.push_duration !== undefined
+          ? e.push_duration / 1000
+          : Math.max(0, e.event_time - session.ended.startedAt);
+      metrics.pushEnded(e.app, e.appname, seconds);
+    } else if (session.result !== 'closed') {
+      metrics.disconnectUnmatched(e.app, e.appname, session.result);
+    }
+  },
+});

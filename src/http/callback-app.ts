@@ -1,0 +1,87 @@
+import Router from '@koa/router';
+import Koa from 'koa';
+import bodyParser from 'koa-bodyparser';
+import type { Answer, Receiver } from '../receiver.js';
+
+export interface CallbackAppOptions {
+  readonly receiver: Receiver;
+  readonly path: string;
+  readonly bodyLimitBytes: number;
+}
+
+interface BodyError extends Error {
+  status?: number;
+  type?: string;
+}
+
+function send(ctx: Koa.Context, answer: Answer): void {
+  ctx.status = answer.status;
+  ctx.body = answer.body;
+}
+
+/**
+ * The public listener: one `POST` path for every event kind, nothing else but 404. The body is parsed as
+ * JSON whatever the Content-Type says (only Tencent's legacy page states application/json, PROTOCOL.md §1).
+ */
+export function createCallbackApp({ receiver, path, bodyLimitBytes }: CallbackAppOptions): Koa {
+  const app = new Koa();
+  const router = new Router();
+  app.silent = true;
+
+  const parseBody = bodyParser({
+    enableTypes: ['json'],
+    detectJSON: () => true,
+    jsonLimit: `${bodyLimitBytes}b`,
+    strict: true,
+    onerror: (error: BodyError, ctx: Koa.Context) => {
+      const tooLarge = error.status === 413 || error.type === 'entity.too.large';
+      const answer = receiver.reject(
+        'unknown',
+        tooLarge ? 'body_too_large' : 'malformed_json',
+        ctx.state['startedMs'] as number,
+        '(body)',
+        tooLarge ? `the body exceeds ${bodyLimitBytes} bytes` : 'the body is not valid JSON',
+      );
+      // Thrown to stop the route; the error handler below sends it.
+      throw Object.assign(new Error(answer.body.message), { answer, expose: true });
+    },
+  });
+
+  router.post(path, parseBody, async (ctx) => {
+    const raw = (ctx.request as { rawBody?: string }).rawBody;
+    if (raw === undefined || raw.trim() === '') {
+      send(
+        ctx,
+        receiver.reject('unknown', 'malformed_json', ctx.state['startedMs'], '(body)', 'the body is empty'),
+      );
+      return;
+    }
+    send(ctx, await receiver.handle(ctx.request.body, ctx.state['startedMs']));
+  });
+  router.all(path, (ctx) => {
+    ctx.set('Allow', 'POST');
+    send(
+      ctx,
+      receiver.reject('unknown', 'method_not_allowed', ctx.state['startedMs'], undefined, 'use POST'),
+    );
+  });
+
+  app.use(async (ctx, next) => {
+    ctx.state['startedMs'] = performance.now();
+    try {
+      await next();
+    } catch (error) {
+      const answer = (error as { answer?: Answer }).answer;
+      if (answer) return send(ctx, answer);
+      // Never leak an internal message (koa: 5xx messages do not reach the client).
+      ctx.app.emit('error', error, ctx);
+      send(ctx, { status: 500, body: { code: 500, reason: 'internal_error' } });
+    }
+  });
+  app.use(router.routes());
+  app.use((ctx) => {
+    ctx.status = 404;
+    ctx.body = { code: 404, reason: 'not_found' };
+  });
+  return app;
+}

@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.js';
+import { ConfigError, loadConfig, type ListenAddress } from './config.js';
+import { createLogger } from './log.js';
+import { openStore } from './state/open-store.js';
+
+/** How often sessions expire, per-stream series are swept and expired de-duplication keys are purged. */
+const SWEEP_INTERVAL_MS = 10_000;
+
+function listen(server: Server, address: ListenAddress): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => resolve(server.address() as AddressInfo));
+  });
+}
+
+function url(info: AddressInfo, path: string): string {
+  const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+  return `http://${host}:${info.port}${path}`;
+}
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`tencent-live-exporter: ${error.message}\n`);
+    process.exit(2);
+  }
+  const log = createLogger(config.logLevel);
+  let store;
+  try {
+    store = openStore(config.store);
+  } catch (error) {
+    process.stderr.write(`tencent-live-exporter: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
+  const app = createApp({ config, store, log, processMetrics: true });
+  const started = performance.now();
+  const sessions = await app.receiver.load();
+  log.info({ sessions, ms: Math.round(performance.now() - started) }, 'state loaded');
+
+  const callbackServer = createServer(app.callback.callback());
+  const opsServer = createServer(app.ops.callback());
+  // Tencent gives up after 5 s (321) or 20 s: nothing legitimate is slower; slow clients must not pile up.
+  for (const server of [callbackServer, opsServer]) {
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 15_000;
+  }
+  let callbackInfo: AddressInfo;
+  let opsInfo: AddressInfo;
+  try {
+    callbackInfo = await listen(callbackServer, config.callbackListen);
+    opsInfo = await listen(opsServer, config.metricsListen);
+  } catch (error) {
+    log.fatal({ err: error }, 'cannot listen (TENCENT_LIVE_CALLBACK_LISTEN / TENCENT_LIVE_METRICS_LISTEN)');
+    process.exit(2);
+  }
+  log.info(
+    {
+      callback: url(callbackInfo, config.callbackPath),
+      metrics: url(opsInfo, '/metrics'),
+      store: config.store.kind,
+      keyCount: config.callbackKeys.length,
+      unsigned: config.allowUnsigned,
+    },
+    'listening',
+  );
+
+  let sweeping = false;
+  const sweeper = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    void app.receiver.sweep().finally(() => (sweeping = false));
+  }, SWEEP_INTERVAL_MS);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: draining in-flight callbacks');
+    app.beginShutdown();
+    clearInterval(sweeper);
+    const force = setTimeout(() => {
+      log.error('shutdown timed out; exiting with requests still open');
+      process.exit(1);
+    }, config.shutdownTimeoutSeconds * 1000);
+    force.unref();
+    // Stop accepting; in-flight requests finish; idle keep-alive sockets close.
+    await new Promise((resolve) => callbackServer.close(resolve));
+    await app.receiver.drain();
+    await new Promise((resolve) => opsServer.close(resolve));
+    await store.close();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', (signal) => void shutdown(signal));
+  process.on('SIGINT', (signal) => void shutdown(signal));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`tencent-live-exporter: fatal: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,252 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { SessionTable } from '../state/session-table.js';
+import type { StoreName } from '../state/store.js';
+import { errcodeLabels } from '../tencent/codes.js';
+import { StreamSeries, type EvictionReason } from './stream-series.js';
+
+export type EventName =
+  'push_start' | 'push_stop' | 'push_exception' | 'record' | 'snapshot' | 'other' | 'unknown';
+export type Outcome = 'accepted' | 'duplicate' | 'ignored' | 'rejected';
+export const REJECTION_REASONS = [
+  'malformed_json',
+  'invalid_payload',
+  'missing_signature',
+  'bad_signature',
+  'expired',
+  'not_yet_valid',
+  'body_too_large',
+  'method_not_allowed',
+  'store_unavailable',
+] as const;
+export type RejectionReason = (typeof REJECTION_REASONS)[number];
+
+export interface MetricsOptions {
+  readonly version: string;
+  readonly sessions: SessionTable;
+  readonly maxTrackedStreams: number;
+  readonly seriesGraceMs: number;
+  readonly seriesIdleMs: number;
+  /** Node.js process metrics (CPU, memory, event loop); off in unit tests that compare whole scrapes. */
+  readonly processMetrics?: boolean;
+}
+
+const PUSH_DURATION_BUCKETS = [10, 30, 60, 300, 600, 1800, 3600, 7200, 14400, 43200, 86400];
+const ANSWER_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const DELAY_BUCKETS = [1, 2, 5, 10, 30, 60, 120, 300, 600, 900, 1800];
+
+/** Label-bound children, cached: prom-client hashes the label object on every `inc` otherwise. */
+function cached<T>(make: (a: string, b: string) => T): (a: string, b: string) => T {
+  const children = new Map<string, T>();
+  return (a, b) => {
+    const key = `${a}\u0000${b}`;
+    let child = children.get(key);
+    if (!child) children.set(key, (child = make(a, b)));
+    return child;
+  };
+}
+
+/**
+ * Every metric of the service, defined in one place with its help and labels (PRODUCT.md's table), behind
+ * methods named after what happened. Event handlers call these; nothing else touches prom-client.
+ */
+export class ExporterMetrics {
+  readonly registry = new Registry();
+  readonly streams: StreamSeries;
+
+  private readonly starts = new Counter({
+    name: 'tencent_live_stream_starts_total',
+    help: 'Push-start callbacks (event_type 1), de-duplicated.',
+    labelNames: ['domain', 'app_name'],
+    registers: [this.registry],
+  });
+  private readonly disconnects = new Counter({
+    name: 'tencent_live_stream_disconnects_total',
+    help: 'Push-interrupted callbacks (event_type 0) by errcode and its reason class, de-duplicated.',
+    labelNames: ['domain', 'app_name', 'errcode', 'reason'],
+    registers: [this.registry],
+  });
+  private readonly unmatched = new Counter({
+    name: 'tencent_live_stream_disconnects_unmatched_total',
+    help: 'Disconnects that ended no session: no known start (no_session) or an older push (stale_sequence).',
+    labelNames: ['domain', 'app_name', 'cause'],
+    registers: [this.registry],
+  });
+  private readonly pushDuration = new Histogram({
+    name: 'tencent_live_stream_push_duration_seconds',
+    help: 'Length of ended push sessions.',
+    labelNames: ['domain', 'app_name'],
+    buckets: PUSH_DURATION_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly exceptionReports = new Counter({
+    name: 'tencent_live_push_exception_reports_total',
+    help: 'Accepted push exception callbacks (event_type 321).',
+    labelNames: ['domain', 'app_name'],
+    registers: [this.registry],
+  });
+  private readonly recordings = new Counter({
+    name: 'tencent_live_recordings_total',
+    help: 'Accepted recording file callbacks (event_type 100).',
+    labelNames: ['domain', 'app_name'],
+    registers: [this.registry],
+  });
+  private readonly screenshots = new Counter({
+    name: 'tencent_live_screenshots_total',
+    help: 'Accepted screenshot callbacks (event_type 200).',
+    labelNames: ['domain', 'app_name'],
+    registers: [this.registry],
+  });
+  private readonly callbacks = new Counter({
+    name: 'tencent_live_callbacks_total',
+    help: 'Every callback received, by event kind and outcome.',
+    labelNames: ['event', 'outcome'],
+    registers: [this.registry],
+  });
+  private readonly rejections = new Counter({
+    name: 'tencent_live_callbacks_rejected_total',
+    help: 'Rejected callbacks by reason.',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  private readonly answerTime = new Histogram({
+    name: 'tencent_live_callback_duration_seconds',
+    help: 'Time to answer a callback (Tencent gives up after 5 s for push exception reports).',
+    labelNames: ['event'],
+    buckets: ANSWER_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly delay = new Histogram({
+    name: 'tencent_live_callback_delay_seconds',
+    help: "Arrival time minus the event's own time: Tencent's lag, and retries of earlier events.",
+    labelNames: ['event'],
+    buckets: DELAY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly evictions = new Counter({
+    name: 'tencent_live_series_evictions_total',
+    help: 'Per-stream series dropped (ended, idle) or refused because the tracked-streams cap was reached (overflow).',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  private readonly expired = new Counter({
+    name: 'tencent_live_sessions_expired_total',
+    help: 'Push sessions ended because no news arrived for the maximum session age.',
+    registers: [this.registry],
+  });
+  private readonly storeUp = new Gauge({
+    name: 'tencent_live_state_store_up',
+    help: '1 when the state store answers, 0 when it fails (callbacks then get 503 and Tencent retries).',
+    labelNames: ['store'],
+    registers: [this.registry],
+  });
+
+  private readonly startsOf = cached((d, a) => this.starts.labels(d, a));
+  private readonly reportsOf = cached((d, a) => this.exceptionReports.labels(d, a));
+  private readonly durationOf = cached((d, a) => this.pushDuration.labels(d, a));
+  private readonly callbacksOf = cached((e, o) => this.callbacks.labels(e, o));
+  private readonly answerTimeOf = cached((e) => this.answerTime.labels(e));
+  private readonly delayOf = cached((e) => this.delay.labels(e));
+
+  constructor(options: MetricsOptions) {
+    const { sessions } = options;
+    this.streams = new StreamSeries({
+      maxTracked: options.maxTrackedStreams,
+      graceMs: options.seriesGraceMs,
+      idleMs: options.seriesIdleMs,
+      onEvict: (reason: EvictionReason, count: number) => this.evictions.inc({ reason }, count),
+    });
+    const streams = this.streams;
+    new Gauge({
+      name: 'tencent_live_streams_active',
+      help: 'Push sessions live now, from the session state at scrape time.',
+      labelNames: ['domain', 'app_name'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const { domain, appName, n } of sessions.countsByApp())
+          this.set({ domain, app_name: appName }, n);
+      },
+    });
+    new Gauge({
+      name: 'tencent_live_tracked_streams',
+      help: 'Streams holding per-stream series now.',
+      registers: [this.registry],
+      collect() {
+        this.set(streams.size);
+      },
+    });
+    new Gauge({
+      name: 'tencent_live_tracked_streams_limit',
+      help: 'The configured cap on streams holding per-stream series (TENCENT_LIVE_MAX_TRACKED_STREAMS).',
+      registers: [this.registry],
+    }).set(options.maxTrackedStreams);
+    new Gauge({
+      name: 'tencent_live_build_info',
+      help: 'Always 1; the version label tells which build runs.',
+      labelNames: ['version'],
+      registers: [this.registry],
+    }).set({ version: options.version }, 1);
+    // Bounded label sets start at 0, so that rate() and ratios work before the first occurrence.
+    for (const reason of ['ended', 'idle', 'overflow']) this.evictions.inc({ reason }, 0);
+    for (const reason of REJECTION_REASONS) this.rejections.inc({ reason }, 0);
+    if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  streamStarted(domain: string, appName: string): void {
+    this.startsOf(domain, appName).inc();
+  }
+
+  streamDisconnected(domain: string, appName: string, errcode: number): void {
+    const labels = errcodeLabels(errcode);
+    this.disconnects.labels(domain, appName, labels.errcode, labels.reason).inc();
+  }
+
+  pushEnded(domain: string, appName: string, seconds: number): void {
+    this.durationOf(domain, appName).observe(seconds);
+  }
+
+  disconnectUnmatched(domain: string, appName: string, cause: 'no_session' | 'stale_sequence'): void {
+    this.unmatched.labels(domain, appName, cause).inc();
+  }
+
+  exceptionReported(domain: string, appName: string): void {
+    this.reportsOf(domain, appName).inc();
+  }
+
+  recordingReported(domain: string, appName: string): void {
+    this.recordings.labels(domain, appName).inc();
+  }
+
+  screenshotReported(domain: string, appName: string): void {
+    this.screenshots.labels(domain, appName).inc();
+  }
+
+  sessionsExpired(count: number): void {
+    this.expired.inc(count);
+  }
+
+  callback(event: EventName, outcome: Outcome, seconds: number, delaySeconds?: number): void {
+    this.callbacksOf(event, outcome).inc();
+    this.answerTimeOf(event, '').observe(seconds);
+    if (delaySeconds !== undefined) this.delayOf(event, '').observe(Math.max(0, delaySeconds));
+  }
+
+  rejected(event: EventName, reason: RejectionReason, seconds: number): void {
+    this.rejections.inc({ reason });
+    this.callback(event, 'rejected', seconds);
+  }
+
+  storeAvailable(store: StoreName, up: boolean): void {
+    this.storeUp.set({ store }, up ? 1 : 0);
+  }
+
+  /** The whole exposition: prom-client's families, then the per-stream families rendered in chunks. */
+  async *render(): AsyncGenerator<string> {
+    yield await this.registry.metrics();
+    yield* this.streams.render();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

@@ -1,0 +1,95 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * One push session: a stream pushed from a start event until its disconnect. Tencent gives the start and the
+ * disconnect of one push the same `sequence` (seed 004), so a session is keyed by stream and remembers it.
+ */
+export interface Session {
+  readonly domain: string;
+  readonly appName: string;
+  readonly streamId: string;
+  readonly sequence: string;
+  /** `event_time` of the start, Unix seconds (Tencent's clock). */
+  readonly startedAt: number;
+  /** Arrival time (our clock, ms) of the latest news: the start, or an exception report. */
+  readonly lastSeenAt: number;
+}
+
+/** Identity fields are validated free of control characters, so NUL separates them unambiguously. */
+export function streamKey(domain: string, appName: string, streamId: string): string {
+  return `${domain}\u0000${appName}\u0000${streamId}`;
+}
+
+export function sessionKey(session: Pick<Session, 'domain' | 'appName' | 'streamId'>): string {
+  return streamKey(session.domain, session.appName, session.streamId);
+}
+
+/** A compact, fixed-size key for the de-duplication table (stream ids can be long). */
+export function hashKey(text: string): Buffer {
+  return createHash('md5').update(text).digest();
+}
+
+/** Marks that the push `sequence` of a stream has ended, so that a start arriving after it opens nothing. */
+export function endMarkerKey(key: string, sequence: string): Buffer {
+  return hashKey(`end\u0000${key}\u0000${sequence}`);
+}
+
+export type SessionCommand =
+  | { readonly op: 'start'; readonly session: Session }
+  | { readonly op: 'stop'; readonly key: string; readonly sequence: string }
+  | { readonly op: 'touch'; readonly key: string; readonly at: number };
+
+export type StartResult = 'opened' | 'replaced' | 'refreshed' | 'stale' | 'already_ended';
+export type StopResult = 'closed' | 'no_session' | 'stale_sequence';
+
+export type SessionResult =
+  | { readonly op: 'start'; readonly result: StartResult; readonly session: Session }
+  | { readonly op: 'stop'; readonly result: StopResult; readonly ended?: Session }
+  | { readonly op: 'touch'; readonly result: 'touched'; readonly session: Session }
+  | { readonly op: 'touch'; readonly result: 'no_session' };
+
+export interface Transition {
+  readonly result: SessionResult;
+  readonly put?: Session;
+  readonly remove?: string;
+}
+
+/**
+ * The session rules, as one pure function every store applies atomically with the de-duplication claim:
+ * * a start opens a session, or replaces a live one of another `sequence` unless it is older (a late start);
+ * * a start whose `sequence` already ended (its disconnect overtook it) opens nothing;
+ * * a disconnect ends the session only when its `sequence` matches, so a late or duplicated disconnect of an
+ *   older push cannot end a newer one; a disconnect with no session changes nothing;
+ * * an exception report refreshes a live session's `lastSeenAt`.
+ * Ordering of Tencent's callbacks is not documented (PROTOCOL.md §1): every rule holds in any order.
+ */
+export function transition(
+  current: Session | undefined,
+  command: SessionCommand,
+  sequenceEnded: boolean,
+): Transition {
+  switch (command.op) {
+    case 'start': {
+      const next = command.session;
+      if (sequenceEnded) return { result: { op: 'start', result: 'already_ended', session: next } };
+      if (!current) return { result: { op: 'start', result: 'opened', session: next }, put: next };
+      if (current.sequence === next.sequence) {
+        const refreshed = { ...current, lastSeenAt: Math.max(current.lastSeenAt, next.lastSeenAt) };
+        return { result: { op: 'start', result: 'refreshed', session: refreshed }, put: refreshed };
+      }
+      if (next.startedAt < current.startedAt)
+        return { result: { op: 'start', result: 'stale', session: next } };
+      return { result: { op: 'start', result: 'replaced', session: next }, put: next };
+    }
+    case 'stop': {
+      if (!current) return { result: { op: 'stop', result: 'no_session' } };
+      if (current.sequence !== command.sequence) return { result: { op: 'stop', result: 'stale_sequence' } };
+      return { result: { op: 'stop', result: 'closed', ended: current }, remove: command.key };
+    }
+    case 'touch': {
+      if (!current) return { result: { op: 'touch', result: 'no_session' } };
+      const touched = { ...current, lastSeenAt: Math.max(current.lastSeenAt, command.at) };
+      return { result: { op: 'touch', result: 'touched', session: touched }, put: touched };
+    }
+  }
+}

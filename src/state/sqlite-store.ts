@@ -1,0 +1,161 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { endMarkerKey, sessionKey, transition, type Session } from './session.js';
+import type { Command, CommandResult, StateStore } from './store.js';
+
+interface SessionRow {
+  k: string;
+  domain: string;
+  app_name: string;
+  stream_id: string;
+  sequence: string;
+  started_at: number;
+  last_seen_at: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS sessions (
+  k TEXT PRIMARY KEY,
+  domain TEXT NOT NULL,
+  app_name TEXT NOT NULL,
+  stream_id TEXT NOT NULL,
+  sequence TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS seen_keys (
+  k BLOB PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS seen_keys_expires_at ON seen_keys (expires_at);
+`;
+
+const toSession = (row: SessionRow): Session => ({
+  domain: row.domain,
+  appName: row.app_name,
+  streamId: row.stream_id,
+  sequence: row.sequence,
+  startedAt: row.started_at,
+  lastSeenAt: row.last_seen_at,
+});
+
+/** How many expired keys one purge statement deletes, so that a purge never blocks the loop for long. */
+const PURGE_CHUNK = 5000;
+
+/**
+ * The embedded store: one SQLite file in WAL mode. `synchronous=NORMAL` makes every committed batch survive a
+ * crash or `kill -9` of the process (only a power loss may drop the last transactions), at a fraction of the
+ * cost of FULL. better-sqlite3 is synchronous: one batch is one short transaction on the event loop.
+ */
+export class SqliteStore implements StateStore {
+  readonly name = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly claim: Database.Statement<[Buffer, number, number]>;
+  private readonly mark: Database.Statement<[Buffer, number, number]>;
+  private readonly seen: Database.Statement<[Buffer, number], { 1: number }>;
+  private readonly get: Database.Statement<[string], SessionRow>;
+  private readonly put: Database.Statement<[SessionRow]>;
+  private readonly remove: Database.Statement<[string]>;
+  private readonly applyBatch: (
+    commands: readonly Command[],
+    nowMs: number,
+    ttlMs: number,
+  ) => CommandResult[];
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 2000');
+    this.db.exec(SCHEMA);
+    // A key whose entry expired (but was not purged yet) counts as new again.
+    this.claim = this.db.prepare(
+      `INSERT INTO seen_keys (k, expires_at) VALUES (?, ?)
+       ON CONFLICT (k) DO UPDATE SET expires_at = excluded.expires_at WHERE seen_keys.expires_at <= ?`,
+    );
+    this.mark = this.db.prepare(
+      `INSERT INTO seen_keys (k, expires_at) VALUES (?, ?)
+       ON CONFLICT (k) DO UPDATE SET expires_at = max(seen_keys.expires_at, excluded.expires_at, ?)`,
+    );
+    this.seen = this.db.prepare('SELECT 1 FROM seen_keys WHERE k = ? AND expires_at > ?');
+    this.get = this.db.prepare('SELECT * FROM sessions WHERE k = ?');
+    this.put = this.db.prepare(
+      `INSERT INTO sessions (k, domain, app_name, stream_id, sequence, started_at, last_seen_at)
+       VALUES (@k, @domain, @app_name, @stream_id, @sequence, @started_at, @last_seen_at)
+       ON CONFLICT (k) DO UPDATE SET sequence = excluded.sequence, started_at = excluded.started_at,
+         last_seen_at = excluded.last_seen_at`,
+    );
+    this.remove = this.db.prepare('DELETE FROM sessions WHERE k = ?');
+    this.applyBatch = this.db.transaction((commands, nowMs, ttlMs) =>
+      commands.map((command: Command) => this.applyOne(command, nowMs, nowMs + ttlMs)),
+    );
+  }
+
+  private applyOne(command: Command, nowMs: number, expiresAt: number): CommandResult {
+    if (this.claim.run(command.dedupKey, expiresAt, nowMs).changes === 0) return { duplicate: true };
+    const change = command.session;
+    if (!change) return { duplicate: false };
+    const key = change.op === 'start' ? sessionKey(change.session) : change.key;
+    const row = this.get.get(key);
+    let sequenceEnded = false;
+    if (change.op === 'start') {
+      sequenceEnded = this.seen.get(endMarkerKey(key, change.session.sequence), nowMs) !== undefined;
+    } else if (change.op === 'stop') {
+      this.mark.run(endMarkerKey(key, change.sequence), expiresAt, nowMs);
+    }
+    const next = transition(row && toSession(row), change, sequenceEnded);
+    if (next.put) this.put.run(toRow(key, next.put));
+    if (next.remove !== undefined) this.remove.run(next.remove);
+    return { duplicate: false, session: next.result };
+  }
+
+  async loadSessions(): Promise<Session[]> {
+    return this.db.prepare<[], SessionRow>('SELECT * FROM sessions').all().map(toSession);
+  }
+
+  async apply(commands: readonly Command[], nowMs: number, keyTtlMs: number): Promise<CommandResult[]> {
+    return this.applyBatch(commands, nowMs, keyTtlMs);
+  }
+
+  async expireSessions(cutoffMs: number): Promise<Session[]> {
+    return this.db
+      .prepare<[number], SessionRow>('DELETE FROM sessions WHERE last_seen_at < ? RETURNING *')
+      .all(cutoffMs)
+      .map(toSession);
+  }
+
+  async purgeExpiredKeys(nowMs: number): Promise<number> {
+    const purge = this.db.prepare<[number, number]>(
+      'DELETE FROM seen_keys WHERE k IN (SELECT k FROM seen_keys WHERE expires_at <= ? LIMIT ?)',
+    );
+    let total = 0;
+    for (;;) {
+      const { changes } = purge.run(nowMs, PURGE_CHUNK);
+      total += changes;
+      if (changes < PURGE_CHUNK) return total;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function toRow(k: string, s: Session): SessionRow {
+  return {
+    k,
+    domain: s.domain,
+    app_name: s.appName,
+    stream_id: s.streamId,
+    sequence: s.sequence,
+    started_at: s.startedAt,
+    last_seen_at: s.lastSeenAt,
+  };
+}

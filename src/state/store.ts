@@ -1,0 +1,30 @@
+import type { Session, SessionCommand, SessionResult } from './session.js';
+
+export type StoreName = 'sqlite' | 'redis';
+
+/** One accepted event, as the store sees it: its de-duplication key and what it does to the sessions. */
+export interface Command {
+  readonly dedupKey: Buffer;
+  readonly session?: SessionCommand;
+}
+
+export type CommandResult =
+  { readonly duplicate: true } | { readonly duplicate: false; readonly session?: SessionResult };
+
+/**
+ * Durable state: push sessions and de-duplication keys. `apply` is atomic per batch: either every command's
+ * key is claimed and its session change written, or nothing is and the promise rejects (the receiver then
+ * answers 503, Tencent retries, nothing is lost). A Redis store for several replicas implements the same.
+ */
+export interface StateStore {
+  readonly name: StoreName;
+  loadSessions(): Promise<Session[]>;
+  apply(commands: readonly Command[], nowMs: number, keyTtlMs: number): Promise<CommandResult[]>;
+  /** Deletes and returns the sessions whose `lastSeenAt` is before `cutoffMs`. */
+  expireSessions(cutoffMs: number): Promise<Session[]>;
+  /** Forgets de-duplication keys that expired; returns how many. */
+  purgeExpiredKeys(nowMs: number): Promise<number>;
+  /** Rejects when the store cannot answer. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,94 @@
+/**
+ * JSON schemas of the callback kinds we process (PROTOCOL.md §3). Lenient where Tencent is inconsistent:
+ * numbers may arrive as strings (ajv coerces), unknown keys are ignored, `appid` is optional (snapshots have
+ * none). Strict where it matters: the stream identity (it becomes Prometheus labels and state keys) must be
+ * present, non-empty, bounded and free of control characters; counts and times must be numbers.
+ */
+
+const IDENTITY = { type: 'string', minLength: 1, maxLength: 256, pattern: '^[^\\u0000-\\u001f\\u007f]+$' };
+const OPTIONAL_LABEL = {
+  type: 'string',
+  maxLength: 256,
+  pattern: '^[^\\u0000-\\u001f\\u007f]*$',
+  default: '',
+};
+const SEQUENCE = { type: 'string', maxLength: 64, pattern: '^[0-9A-Za-z_.-]*$', default: '' };
+const UNIX_SECONDS = { type: 'integer', minimum: 0, maximum: 99_999_999_999 };
+const COUNT = { type: 'integer', minimum: 0, maximum: 1_000_000_000 };
+
+export const pushSchema = {
+  $id: 'push',
+  type: 'object',
+  required: ['event_type', 'app', 'appname', 'stream_id', 'sequence', 'event_time'],
+  properties: {
+    event_type: { enum: [0, 1] },
+    app: IDENTITY,
+    appname: { ...IDENTITY, minLength: 0 },
+    stream_id: IDENTITY,
+    sequence: { ...SEQUENCE, minLength: 1 },
+    event_time: UNIX_SECONDS,
+    errcode: { type: 'integer', default: 0 },
+    push_duration: { type: 'integer', minimum: 0 },
+    appid: { type: 'integer' },
+  },
+} as const;
+
+export const pushExceptionSchema = {
+  $id: 'push_exception',
+  type: 'object',
+  required: ['event_type', 'domain', 'stream_id', 'data_time', 'abnormal_event'],
+  properties: {
+    event_type: { const: 321 },
+    domain: IDENTITY,
+    path: OPTIONAL_LABEL,
+    stream_id: IDENTITY,
+    sequence: SEQUENCE,
+    data_time: { type: 'integer', minimum: 0, maximum: 99_999_999_999_999 },
+    report_interval: { type: 'integer', minimum: 0 },
+    abnormal_event: {
+      type: 'array',
+      maxItems: 64,
+      items: {
+        type: 'object',
+        required: ['type', 'count'],
+        properties: { type: { type: 'integer', minimum: 0, maximum: 1_000_000 }, count: COUNT },
+      },
+    },
+    appid: { type: 'integer' },
+  },
+} as const;
+
+export const recordSchema = {
+  $id: 'record',
+  type: 'object',
+  required: ['event_type', 'stream_id', 'file_id'],
+  properties: {
+    event_type: { const: 100 },
+    app: OPTIONAL_LABEL,
+    appname: OPTIONAL_LABEL,
+    stream_id: IDENTITY,
+    file_id: { type: 'string', minLength: 1, maxLength: 256 },
+    end_time: UNIX_SECONDS,
+    duration: { type: 'number', minimum: 0 },
+    file_size: { type: 'number', minimum: 0 },
+    appid: { type: 'integer' },
+  },
+} as const;
+
+export const snapshotSchema = {
+  $id: 'snapshot',
+  type: 'object',
+  required: ['event_type', 'stream_id', 'create_time'],
+  anyOf: [{ required: ['pic_url'] }, { required: ['pic_full_url'] }],
+  properties: {
+    event_type: { const: 200 },
+    app: OPTIONAL_LABEL,
+    appname: OPTIONAL_LABEL,
+    stream_id: IDENTITY,
+    create_time: UNIX_SECONDS,
+    pic_url: { type: 'string', maxLength: 2048 },
+    pic_full_url: { type: 'string', maxLength: 2048 },
+    width: { type: 'integer', minimum: 0 },
+    height: { type: 'integer', minimum: 0 },
+  },
+} as const;

@@ -1,0 +1,65 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+
+/** A payload that failed its schema: the answer names the field. */
+export class ValidationFailure {
+  constructor(
+    readonly field: string,
+    readonly message: string,
+  ) {}
+}
+
+const ajv = new Ajv({
+  coerceTypes: true,
+  useDefaults: true,
+  allErrors: false,
+  strict: true,
+  strictRequired: false,
+});
+
+/** Compiles a schema once, at start-up; the returned function normalises the payload in place. */
+export function compile<T>(schema: object): (payload: Record<string, unknown>) => ValidationFailure | T {
+  const validate: ValidateFunction = ajv.compile(schema);
+  return (payload) => {
+    if (validate(payload)) return payload as T;
+    return describe(validate.errors?.[0]);
+  };
+}
+
+function describe(error: ErrorObject | undefined): ValidationFailure {
+  if (!error) return new ValidationFailure('(body)', 'is invalid');
+  const path = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part}`))
+    .join('')
+    .replace(/^\./, '');
+  if (error.keyword === 'required') {
+    const missing = String(error.params['missingProperty']);
+    const field = path ? `${path}.${missing}` : missing;
+    return new ValidationFailure(field, `${field} is required`);
+  }
+  if (error.keyword === 'anyOf')
+    return new ValidationFailure(path || '(body)', 'needs pic_url or pic_full_url');
+  const field = path || '(body)';
+  const detail =
+    error.keyword === 'pattern' ? 'must not be empty or contain control characters' : error.message;
+  return new ValidationFailure(field, `${field} ${detail ?? 'is invalid'}`);
+}
+
+/**
+ * Real payloads carry spaces around identifiers (`" test_stream"`) and even around key names (`"user_ip "`),
+ * PROTOCOL.md §4: trim both at the top level before validating. `channel_id` stands in for a missing
+ * `stream_id` (Tencent documents them as the same).
+ */
+export function normalizeTopLevel(body: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const rawKey of Object.keys(body)) {
+    const value = body[rawKey];
+    const key = rawKey.trim();
+    if (key !== rawKey && Object.hasOwn(body, key)) continue;
+    out[key] = typeof value === 'string' ? value.trim() : value;
+  }
+  if (out['stream_id'] === undefined && typeof out['channel_id'] === 'string')
+    out['stream_id'] = out['channel_id'];
+  return out;
+}

@@ -1,0 +1,60 @@
+import { timingSafeEqual } from 'node:crypto';
+import { sign } from './sign.js';
+
+export type SignatureRejection = 'missing_signature' | 'bad_signature' | 'expired' | 'not_yet_valid';
+
+export interface SignaturePolicy {
+  /** Accepted keys; the first is current, the others are accepted during a rotation. Never logged. */
+  readonly keys: readonly string[];
+  /** A signature stays valid this long after `t` (clock differences between Tencent and us). */
+  readonly clockSkewSeconds: number;
+  /** A `t` further ahead than this is refused: Tencent signs with t ≈ send time + 600 s. */
+  readonly maxAheadSeconds: number;
+}
+
+const T_PATTERN = /^\s*\d{1,12}\s*$/;
+const SIGN_PATTERN = /^[0-9a-fA-F]{32}$/;
+
+/** `t` is documented as int64 and (legacy pages) as a string: accept both, nothing else. */
+export function readT(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  if (typeof value === 'string' && T_PATTERN.test(value)) return Number(value);
+  return undefined;
+}
+
+/** True when the body carries neither `t` nor `sign` (some Tencent event kinds are sent unsigned). */
+export function isUnsigned(body: Readonly<Record<string, unknown>>): boolean {
+  return body['t'] === undefined && body['sign'] === undefined;
+}
+
+/**
+ * Checks `sign == md5(key + t)` for any of the keys, in constant time, then the validity window of `t`.
+ * Tencent signs only `t`, not the body (https://cloud.tencent.com/document/product/267/32744), so a captured
+ * (t, sign) pair fits any body until `t` passes: the window and de-duplication are the defence.
+ * Returns undefined when the signature is good.
+ */
+export function checkSignature(
+  body: Readonly<Record<string, unknown>>,
+  policy: SignaturePolicy,
+  nowSeconds: number,
+): SignatureRejection | undefined {
+  const rawT = body['t'];
+  const rawSign = body['sign'];
+  if (rawT === undefined || rawT === null || rawT === '' || rawSign === undefined || rawSign === null) {
+    return 'missing_signature';
+  }
+  const t = readT(rawT);
+  if (t === undefined || typeof rawSign !== 'string' || !SIGN_PATTERN.test(rawSign.trim()))
+    return 'bad_signature';
+  const given = Buffer.from(rawSign.trim().toLowerCase(), 'latin1');
+  let matched = false;
+  // Every key is tried, whatever matched before, so timing does not tell which key is current.
+  for (const key of policy.keys) {
+    const expected = Buffer.from(sign(key, t), 'latin1');
+    if (timingSafeEqual(expected, given)) matched = true;
+  }
+  if (!matched) return 'bad_signature';
+  if (t + policy.clockSkewSeconds < nowSeconds) return 'expired';
+  if (t > nowSeconds + policy.maxAheadSeconds) return 'not_yet_valid';
+  return undefined;
+}
