@@ -98,6 +98,9 @@ interface StreamState {
   sequence: string;
   startedAt: number;
   pushes: number;
+  /** Last 321 `data_time` (ms) and snapshot `create_time` (s) sent for this stream. */
+  lastReportMs: number;
+  lastSnapshotS: number;
 }
 
 /** mulberry32: tiny, fast, good enough for test traffic, and reproducible across platforms. */
@@ -174,6 +177,8 @@ export class TrafficGenerator {
       sequence: '',
       startedAt: 0,
       pushes: 0,
+      lastReportMs: 0,
+      lastSnapshotS: 0,
     }));
   }
 
@@ -256,7 +261,7 @@ export class TrafficGenerator {
       appName: stream.appName,
       streamId: stream.streamId,
       sequence: stream.sequence,
-      dataTimeMs: Math.floor(nowMs),
+      dataTimeMs: this.reportTime(stream, nowMs),
       exceptions,
     });
     return this.emit({ kind: 'exception', streamId: stream.streamId, retry: false, payload }, nowMs);
@@ -272,15 +277,29 @@ export class TrafficGenerator {
     return 6;
   }
 
+  /**
+   * The receiver de-duplicates a 321 by stream, sequence and `data_time`; Tencent sends at most one report per
+   * `report_interval`, so two distinct reports of one push never share a `data_time`. Keep it so at any rate:
+   * only retries may be duplicates.
+   */
+  private reportTime(stream: StreamState, nowMs: number): number {
+    stream.lastReportMs = Math.max(Math.floor(nowMs), stream.lastReportMs + 1);
+    return stream.lastReportMs;
+  }
+
   private file(kind: 'record' | 'snapshot', nowMs: number): GeneratedCallback {
     const stream = this.pickStream();
-    const o = {
-      domain: stream.domain,
-      appName: stream.appName,
-      streamId: stream.streamId,
-      eventTime: Math.floor(nowMs / 1000),
-    };
-    const payload = kind === 'record' ? recordFile(o) : snapshot(o);
+    const base = { domain: stream.domain, appName: stream.appName, streamId: stream.streamId };
+    let payload: CallbackPayload;
+    if (kind === 'record') {
+      // file_id identifies a recording (the receiver's de-duplication key): unique per generated file.
+      const fileId = sequenceFor(`${this.seed}:file:${this.index}`).slice(0, 16);
+      payload = recordFile({ ...base, fileId, eventTime: Math.floor(nowMs / 1000) });
+    } else {
+      // pic_url carries the second of the screenshot: at most one per stream and second, like Tencent's.
+      stream.lastSnapshotS = Math.max(Math.floor(nowMs / 1000), stream.lastSnapshotS + 1);
+      payload = snapshot({ ...base, eventTime: stream.lastSnapshotS });
+    }
     return this.emit({ kind, streamId: stream.streamId, retry: false, payload }, nowMs);
   }
 

@@ -119,6 +119,35 @@ describe('TrafficGenerator', () => {
     assert.ok(resigned > retries.length / 2, `only ${resigned} of ${retries.length} retries were re-signed`);
   });
 
+  it('only retries repeat an event identity, even when the clock stands still', () => {
+    // The identities a receiver de-duplicates on (PROTOCOL.md §1: counting must be idempotent).
+    const identity = (b: Record<string, unknown>) => {
+      switch (b.event_type) {
+        case 321:
+          return `321/${b.stream_id}/${b.sequence}/${b.data_time}`;
+        case 100:
+          return `100/${b.stream_id}/${b.file_id}`;
+        case 200:
+          return `200/${b.stream_id}/${b.pic_url}/${b.create_time}`;
+        default:
+          return `${b.event_type}/${b.stream_id}/${b.sequence}`;
+      }
+    };
+    const callbacks = new TrafficGenerator({
+      key: KEY,
+      streams: 5,
+      now: () => START_MS,
+      mix: { exception: 5, startStop: 2, retry: 1, record: 1, snapshot: 1 },
+    }).take(3000);
+    const seen = new Map<string, number>();
+    for (const c of callbacks) {
+      const id = identity(JSON.parse(c.body) as Record<string, unknown>);
+      if (c.retry) assert.equal(seen.get(id), c.retryOf, 'a retry repeats its original');
+      else assert.equal(seen.has(id), false, `${id} generated twice`);
+      if (!c.retry) seen.set(id, c.index);
+    }
+  });
+
   it('signs every body with t = now + 600 s from the injected clock', () => {
     const now = () => START_MS;
     for (const c of new TrafficGenerator({ key: KEY, now }).take(200)) {
