@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { pushException, pushStart } from '../../src/traffic/payloads.js';
+import { signPayload } from '../../src/verify/sign.js';
+import { Scrape } from '../helpers/metrics-text.js';
+import { startProcess, type RunningService } from '../helpers/process.js';
+
+const KEY = 'process-test-key';
+const dir = mkdtempSync(join(tmpdir(), 'tle-process-'));
+const env = {
+  TENCENT_LIVE_CALLBACK_KEYS: KEY,
+  TENCENT_LIVE_STORE: `sqlite:${join(dir, 'state.db')}`,
+  TENCENT_LIVE_LOG_LEVEL: 'info',
+};
+const running: RunningService[] = [];
+
+after(() => {
+  for (const { child, pid } of running)
+    if (child.exitCode === null && child.signalCode === null) process.kill(pid, 'SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function post(service: RunningService, payload: object): Promise<number> {
+  const body = JSON.stringify(signPayload(payload, KEY, Date.now() / 1000));
+  return (await fetch(service.callbackUrl, { method: 'POST', body })).status;
+}
+
+const scrape = async (service: RunningService) => new Scrape(await (await fetch(service.metricsUrl)).text());
+const now = Math.floor(Date.now() / 1000);
+const starts = ['one', 'two'].map((streamId, i) =>
+  pushStart({
+    domain: 'd.example.com',
+    appName: 'live',
+    streamId,
+    sequence: `70000000000000000${i}`,
+    eventTime: now,
+  }),
+);
+const active = { domain: 'd.example.com', app_name: 'live' };
+
+test('sessions and de-duplication keys survive kill -9', async () => {
+  const first = await startProcess(env);
+  running.push(first);
+  for (const start of starts) assert.equal(await post(first, start), 200);
+  assert.equal(
+    await post(first, pushException({ domain: 'd.example.com', appName: 'live', streamId: 'one' })),
+    200,
+  );
+  assert.equal((await scrape(first)).get('tencent_live_streams_active', active), 2);
+
+  process.kill(first.pid, 'SIGKILL');
+  assert.deepEqual(await first.exited, { code: null, signal: 'SIGKILL' });
+
+  const second = await startProcess(env);
+  running.push(second);
+  let m = await scrape(second);
+  assert.equal(m.get('tencent_live_streams_active', active), 2);
+  assert.equal(m.get('tencent_live_stream_up', { ...active, stream_id: 'one' }), 1);
+  assert.equal(m.get('tencent_live_stream_up', { ...active, stream_id: 'two' }), 1);
+  assert.equal((await fetch(new URL('/-/ready', second.metricsUrl))).status, 200);
+
+  // Tencent retries the first start (re-signed): still a duplicate after the crash.
+  assert.equal(await post(second, starts[0]!), 200);
+  m = await scrape(second);
+  assert.equal(m.get('tencent_live_callbacks_total', { event: 'push_start', outcome: 'duplicate' }), 1);
+  assert.equal(m.get('tencent_live_stream_starts_total', active), undefined);
+  assert.equal(m.get('tencent_live_state_store_up', { store: 'sqlite' }), 1);
+
+  // SIGTERM: drains, closes the store, exits 0.
+  process.kill(second.pid, 'SIGTERM');
+  assert.deepEqual(await second.exited, { code: 0, signal: null });
+  assert.ok(second.logs.some((entry) => entry['msg'] === 'stopped'));
+  const text = JSON.stringify([...first.logs, ...second.logs]);
+  assert.ok(!text.includes(KEY), 'the key never reaches a log line');
+});
+
+test('start-up refuses a bad configuration, naming the variable', async () => {
+  await assert.rejects(
+    startProcess({ ...env, TENCENT_LIVE_CALLBACK_KEYS: '' }),
+    /TENCENT_LIVE_CALLBACK_KEYS/,
+  );
+  await assert.rejects(
+    startProcess({ ...env, TENCENT_LIVE_DEDUP_TTL_SECONDS: 'soon' }),
+    /TENCENT_LIVE_DEDUP_TTL_SECONDS/,
+  );
+  await assert.rejects(
+    startProcess({ ...env, TENCENT_LIVE_CALBACK_KEYS: KEY }),
+    /TENCENT_LIVE_CALBACK_KEYS: unknown variable/,
+  );
+});
