@@ -202,8 +202,9 @@ export function overviewDashboard(): Json {
       tablePanel({
         title: 'Streams with the most push exceptions',
         description:
-          'The ten streams with the most push exceptions over the selected time range (rate integrated ' +
-          'over the range). Click a stream id to open its dashboard.',
+          'The ten streams with the most push exceptions over the selected time range: the per-second rate ' +
+          'integrated over the range, so the last minute or so is still being counted. Click a stream id ' +
+          'to open its dashboard.',
         unit: 'short',
         columns: ['domain', 'app_name', 'stream_id'],
         valueName: 'exceptions',

@@ -45,7 +45,7 @@ export function streamDashboard(): Json {
         targets: [
           {
             expr:
-              `count(max by (job, domain, app_name, stream_id) (${sel('tencent_live_stream_up', STREAM)}))` +
+              `count(max by (job, domain, app_name, stream_id) (${sel('tencent_live_stream_up', STREAM)}) == 1)` +
               ' or vector(0)',
             legend: 'live',
           },
@@ -61,8 +61,8 @@ export function streamDashboard(): Json {
       statPanel({
         title: 'Push exceptions in range',
         description:
-          'Push exceptions of the selected streams over the selected time range (rate integrated over the ' +
-          'range), every kind.',
+          'Push exceptions of the selected streams over the selected time range, every kind: the per-second ' +
+          'rate integrated over the range, so the last minute or so is still being counted.',
         unit: 'short',
         width: 8,
         targets: [{ expr: streamExceptions, legend: 'exceptions' }],
@@ -83,8 +83,8 @@ export function streamDashboard(): Json {
       timeseriesPanel({
         title: 'Live over time',
         description:
-          'live while a push session of the stream is open. The series disappears when the stream ends, so ' +
-          'a gap in the line means the stream was not live.',
+          'live while a push session of the stream is open, not live for a grace period after it ends; then ' +
+          'the series is dropped, so a gap in the line also means the stream was not live.',
         unit: 'none',
         width: 24,
         height: 6,
