@@ -1,0 +1,161 @@
+// The inhibit rules of alerts/alertmanager.example.yml, checked against a real Alertmanager on 127.0.0.1 (amtool
+// can test routes offline, not inhibitions). Alerts are posted to its API, which reports each alert's receivers
+// and whether it is inhibited.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CONFIG = join(ROOT, 'alerts/alertmanager.example.yml');
+const BINARY = 'prometheus-alertmanager';
+const JOB = 'tencent-live-exporter';
+
+interface ApiAlert {
+  labels: Record<string, string>;
+  receivers: { name: string }[];
+  status: { state: string; inhibitedBy: string[] };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
+    });
+  });
+}
+
+async function waitReady(url: string, child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null) assert.fail(`${BINARY} exited with ${child.exitCode}:\n${output()}`);
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) assert.fail(`${BINARY} not ready within 15 s:\n${output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('Alertmanager example: routing and inhibition in a real Alertmanager', () => {
+  let child: ChildProcess | undefined;
+  let storage: string;
+  let base: string;
+  let log = '';
+
+  before(async () => {
+    storage = mkdtempSync(join(tmpdir(), 'tle-am-'));
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    child = spawn(
+      BINARY,
+      [
+        `--config.file=${CONFIG}`,
+        `--storage.path=${storage}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--cluster.listen-address=', // otherwise it binds 0.0.0.0:9094
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const spawnError = new Promise<never>((_, reject) =>
+      child!.once('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          error.code === 'ENOENT'
+            ? new Error(
+                `${BINARY} is not installed or not on PATH. Install it: apt-get install -y ` +
+                  '--no-install-recommends prometheus-alertmanager (.ci/run does this in CI).',
+              )
+            : error,
+        ),
+      ),
+    );
+    child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    await Promise.race([spawnError, waitReady(`${base}/-/ready`, child, () => log)]);
+  });
+
+  after(() => {
+    if (child?.pid !== undefined && child.exitCode === null) child.kill('SIGTERM');
+    rmSync(storage, { recursive: true, force: true });
+  });
+
+  async function post(alerts: Record<string, string>[]): Promise<void> {
+    const response = await fetch(`${base}/api/v2/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(alerts.map((labels) => ({ labels }))),
+    });
+    assert.equal(response.status, 200, await response.text());
+  }
+
+  /** The alert with exactly these labels, as the API reports it now. */
+  async function find(labels: Record<string, string>): Promise<ApiAlert> {
+    const response = await fetch(`${base}/api/v2/alerts`);
+    assert.equal(response.status, 200);
+    const alerts = (await response.json()) as ApiAlert[];
+    const found = alerts.find(
+      (a) =>
+        Object.keys(a.labels).length === Object.keys(labels).length &&
+        Object.entries(labels).every(([k, v]) => a.labels[k] === v),
+    );
+    assert.ok(found, `alert ${JSON.stringify(labels)} not found`);
+    return found;
+  }
+
+  it('a critical mutes the warning of the same alert and job, not of another job or alert', async () => {
+    const critical = {
+      alertname: 'TencentLiveAbnormalDisconnects',
+      severity: 'critical',
+      job: JOB,
+      domain: 'a',
+    };
+    const warning = { ...critical, severity: 'warning' };
+    const otherJob = { ...warning, job: 'staging' };
+    const otherAlert = { alertname: 'TencentLiveStreamPushExceptions', severity: 'warning', job: JOB };
+    await post([critical, warning, otherJob, otherAlert]);
+
+    const c = await find(critical);
+    assert.equal(c.status.state, 'active');
+    assert.deepEqual(
+      c.receivers.map((r) => r.name),
+      ['pager'],
+    );
+    const w = await find(warning);
+    assert.equal(w.status.state, 'suppressed');
+    assert.equal(w.status.inhibitedBy.length, 1);
+    assert.deepEqual(
+      w.receivers.map((r) => r.name),
+      ['tickets'],
+    );
+    assert.equal((await find(otherJob)).status.state, 'active');
+    assert.equal((await find(otherAlert)).status.state, 'active');
+  });
+
+  it('exporter down mutes every other alert of its job, but not itself', async () => {
+    const job = 'exporter-down-case';
+    const down = { alertname: 'TencentLiveExporterDown', severity: 'critical', job };
+    const store = { alertname: 'TencentLiveStateStoreDown', severity: 'critical', job, instance: 'a:9877' };
+    const info = { alertname: 'TencentLiveSessionsExpired', severity: 'info', job };
+    const elsewhere = { ...store, job: 'another-exporter' };
+    await post([down, store, info, elsewhere]);
+
+    assert.equal((await find(down)).status.state, 'active');
+    assert.equal((await find(store)).status.state, 'suppressed');
+    const i = await find(info);
+    assert.equal(i.status.state, 'suppressed');
+    assert.deepEqual(
+      i.receivers.map((r) => r.name),
+      ['null'],
+    );
+    assert.equal((await find(elsewhere)).status.state, 'active');
+  });
+});
