@@ -1,0 +1,205 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { hashKey, sessionKey, type Session } from '../../../src/state/session.js';
+import { SqliteStore } from '../../../src/state/sqlite-store.js';
+import type { Command } from '../../../src/state/store.js';
+
+const NOW = 1_700_000_000_000;
+const TTL = 1_800_000;
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'tle-sqlite-store-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+let files = 0;
+/** A fresh database file in the test's temporary directory (in a sub-directory that does not exist yet). */
+function freshPath(): string {
+  return join(dir, `case-${++files}`, 'state.db');
+}
+
+function session(streamId: string, sequence: string, lastSeenAt = NOW): Session {
+  return {
+    domain: 'd.example.com',
+    appName: 'live',
+    streamId,
+    sequence,
+    startedAt: 1_700_000_000,
+    lastSeenAt,
+  };
+}
+
+const key = (text: string): Command => ({ dedupKey: hashKey(text) });
+const startOf = (s: Session, dedup = `1/${s.streamId}/${s.sequence}`): Command => ({
+  dedupKey: hashKey(dedup),
+  session: { op: 'start', session: s },
+});
+const stopOf = (s: Session, dedup = `0/${s.streamId}/${s.sequence}`): Command => ({
+  dedupKey: hashKey(dedup),
+  session: { op: 'stop', key: sessionKey(s), sequence: s.sequence },
+});
+
+async function withStore<T>(run: (store: SqliteStore, path: string) => Promise<T>, path = freshPath()) {
+  const store = new SqliteStore(path);
+  try {
+    return await run(store, path);
+  } finally {
+    await store.close();
+  }
+}
+
+describe('SqliteStore de-duplication', () => {
+  it('claims a key once: the second apply of the same key is a duplicate, also within one batch', () =>
+    withStore(async (store, path) => {
+      assert.ok(existsSync(path), 'creates the file and its directory');
+      assert.equal(store.name, 'sqlite');
+      assert.deepEqual(await store.apply([key('a')], NOW, TTL), [{ duplicate: false }]);
+      assert.deepEqual(await store.apply([key('a')], NOW + 1, TTL), [{ duplicate: true }]);
+      assert.deepEqual(await store.apply([key('b'), key('b'), key('c')], NOW, TTL), [
+        { duplicate: false },
+        { duplicate: true },
+        { duplicate: false },
+      ]);
+    }));
+
+  it('a duplicate does not apply its session change again', () =>
+    withStore(async (store) => {
+      const s = session('s1', '1');
+      const [first] = await store.apply([startOf(s)], NOW, TTL);
+      assert.deepEqual(first, { duplicate: false, session: { op: 'start', result: 'opened', session: s } });
+      await store.apply([stopOf(s)], NOW, TTL);
+      // A retry of the start after its stop: de-duplicated, the session stays closed.
+      assert.deepEqual(await store.apply([startOf(s)], NOW + 1000, TTL), [{ duplicate: true }]);
+      assert.deepEqual(await store.loadSessions(), []);
+    }));
+
+  it('an expired key counts as new again (before any purge), exactly at its expiry', () =>
+    withStore(async (store) => {
+      await store.apply([key('a')], NOW, 1000);
+      assert.deepEqual(await store.apply([key('a')], NOW + 999, 1000), [{ duplicate: true }]);
+      assert.deepEqual(await store.apply([key('a')], NOW + 1000, 1000), [{ duplicate: false }]);
+      // Claimed again with a new expiry.
+      assert.deepEqual(await store.apply([key('a')], NOW + 1999, 1000), [{ duplicate: true }]);
+    }));
+
+  it('a duplicate does not extend the expiry of the key', () =>
+    withStore(async (store) => {
+      await store.apply([key('a')], NOW, 1000);
+      await store.apply([key('a')], NOW + 900, 1000);
+      assert.deepEqual(await store.apply([key('a')], NOW + 1000, 1000), [{ duplicate: false }]);
+    }));
+
+  it('purgeExpiredKeys forgets exactly the expired keys, in chunks, and returns how many', () =>
+    withStore(async (store) => {
+      const old = Array.from({ length: 12_345 }, (_, i) => key(`old-${i}`));
+      await store.apply(old, NOW, 1000);
+      await store.apply([key('young')], NOW + 500, 1000);
+      assert.equal(await store.purgeExpiredKeys(NOW + 999), 0);
+      assert.equal(await store.purgeExpiredKeys(NOW + 1000), 12_345);
+      assert.equal(await store.purgeExpiredKeys(NOW + 1000), 0);
+      assert.deepEqual(await store.apply([key('young')], NOW + 1001, 1000), [{ duplicate: true }]);
+      assert.deepEqual(await store.apply([key('old-7')], NOW + 1001, 1000), [{ duplicate: false }]);
+    }));
+
+  it('an end marker expires with the keys: a very late start of an ended push opens a session again', () =>
+    withStore(async (store) => {
+      const s = session('s1', '1');
+      await store.apply([stopOf(s)], NOW, 1000);
+      const [early] = await store.apply([startOf(s, 'start-a')], NOW + 999, 1000);
+      assert.equal(
+        early?.duplicate === false && early.session?.op === 'start' && early.session.result,
+        'already_ended',
+      );
+      // The stop's key, its end marker and the refused start's key.
+      assert.equal(await store.purgeExpiredKeys(NOW + 2000), 3);
+      const [late] = await store.apply([startOf(s, 'start-b')], NOW + 2000, 1000);
+      assert.equal(
+        late?.duplicate === false && late.session?.op === 'start' && late.session.result,
+        'opened',
+      );
+    }));
+});
+
+describe('SqliteStore sessions', () => {
+  it('applies start, touch and stop, and reports each result', () =>
+    withStore(async (store) => {
+      const s = session('s1', '1', NOW);
+      const results = await store.apply(
+        [
+          startOf(s),
+          { dedupKey: hashKey('touch'), session: { op: 'touch', key: sessionKey(s), at: NOW + 5000 } },
+          stopOf(session('s1', '0'), 'stale-stop'),
+        ],
+        NOW,
+        TTL,
+      );
+      assert.deepEqual(
+        results.map((r) => !r.duplicate && r.session?.result),
+        ['opened', 'touched', 'stale_sequence'],
+      );
+      assert.deepEqual(await store.loadSessions(), [{ ...s, lastSeenAt: NOW + 5000 }]);
+      const [closed] = await store.apply([stopOf(s)], NOW, TTL);
+      assert.deepEqual(closed, {
+        duplicate: false,
+        session: { op: 'stop', result: 'closed', ended: { ...s, lastSeenAt: NOW + 5000 } },
+      });
+      assert.deepEqual(await store.loadSessions(), []);
+    }));
+
+  it('expireSessions deletes and returns the sessions last seen before the cutoff', () =>
+    withStore(async (store) => {
+      const old = session('old', '1', NOW - 2000);
+      const edge = session('edge', '1', NOW - 1000);
+      const young = session('young', '1', NOW);
+      await store.apply([startOf(old), startOf(edge), startOf(young)], NOW, TTL);
+      assert.deepEqual(await store.expireSessions(NOW - 1000), [old]);
+      assert.deepEqual(await store.expireSessions(NOW - 1000), []);
+      const left = (await store.loadSessions()).map((s) => s.streamId).sort();
+      assert.deepEqual(left, ['edge', 'young']);
+      // An expired session's later disconnect finds no session.
+      const [late] = await store.apply([stopOf(old)], NOW, TTL);
+      assert.equal(late?.duplicate === false && late.session?.result, 'no_session');
+    }));
+
+  it('a batch is atomic: when one command fails, no key of the batch is claimed and it rejects', () =>
+    withStore(async (store) => {
+      const broken = { ...session('s2', '1'), sequence: null as unknown as string };
+      await assert.rejects(
+        store.apply([key('a'), startOf(session('s1', '1')), startOf(broken, 'b')], NOW, TTL),
+      );
+      assert.deepEqual(await store.loadSessions(), []);
+      assert.deepEqual(await store.apply([key('a')], NOW, TTL), [{ duplicate: false }]);
+    }));
+});
+
+describe('SqliteStore durability', () => {
+  it('sessions, keys and end markers survive close and reopen of the same file', async () => {
+    const path = freshPath();
+    const live = session('s1', '1');
+    const ended = session('s2', '7');
+    await withStore(async (store) => {
+      await store.apply([startOf(live), key('k'), stopOf(ended)], NOW, TTL);
+    }, path);
+    await withStore(async (store) => {
+      assert.deepEqual(await store.loadSessions(), [live]);
+      assert.deepEqual(await store.apply([key('k')], NOW + 1, TTL), [{ duplicate: true }]);
+      const [late] = await store.apply([startOf(ended, 'new-key')], NOW + 1, TTL);
+      assert.equal(late?.duplicate === false && late.session?.result, 'already_ended');
+    }, path);
+  });
+
+  it('rejects apply, loadSessions and ping after close (the receiver answers 503); close twice is fine', async () => {
+    const store = new SqliteStore(freshPath());
+    await store.ping();
+    await store.close();
+    await store.close();
+    await assert.rejects(store.apply([key('a')], NOW, TTL));
+    await assert.rejects(store.loadSessions());
+    await assert.rejects(store.ping());
+    await assert.rejects(store.expireSessions(NOW));
+  });
+});
