@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { ExporterMetrics, REJECTION_REASONS } from '../../../src/metrics/metrics.js';
+import { SessionTable } from '../../../src/state/session-table.js';
+import { Scrape } from '../../helpers/metrics-text.js';
+
+function create(sessions = new SessionTable()) {
+  return new ExporterMetrics({
+    version: '1.2.3',
+    sessions,
+    maxTrackedStreams: 777,
+    seriesGraceMs: 1000,
+    seriesIdleMs: 2000,
+  });
+}
+
+async function scrape(metrics: ExporterMetrics): Promise<Scrape> {
+  let text = '';
+  for await (const chunk of metrics.render()) text += chunk;
+  return new Scrape(text);
+}
+
+describe('ExporterMetrics', () => {
+  it('starts bounded label sets at 0, and exposes build info and the tracked-streams limit', async () => {
+    const m = await scrape(create());
+    for (const reason of REJECTION_REASONS)
+      assert.equal(m.get('tencent_live_callbacks_rejected_total', { reason }), 0);
+    for (const reason of ['ended', 'idle', 'overflow'])
+      assert.equal(m.get('tencent_live_series_evictions_total', { reason }), 0);
+    assert.equal(m.get('tencent_live_build_info', { version: '1.2.3' }), 1);
+    assert.equal(m.get('tencent_live_tracked_streams_limit'), 777);
+    assert.equal(m.get('tencent_live_tracked_streams'), 0);
+    assert.equal(m.get('tencent_live_sessions_expired_total'), 0);
+    assert.doesNotMatch(m.text, /^process_|^nodejs_/m, 'no process metrics unless asked for');
+  });
+
+  it('computes streams_active from the session table at scrape time, dropping apps with none', async () => {
+    const sessions = new SessionTable();
+    const metrics = create(sessions);
+    const s = (domain: string, streamId: string) => ({
+      domain,
+      appName: 'live',
+      streamId,
+      sequence: '1',
+      startedAt: 1,
+      lastSeenAt: 1,
+    });
+    sessions.set(s('a.example.com', 'x'));
+    sessions.set(s('a.example.com', 'y'));
+    sessions.set(s('a.example.com', 'y'));
+    sessions.set(s('b.example.com', 'x'));
+    let m = await scrape(metrics);
+    assert.equal(m.get('tencent_live_streams_active', { domain: 'a.example.com', app_name: 'live' }), 2);
+    assert.equal(m.get('tencent_live_streams_active', { domain: 'b.example.com', app_name: 'live' }), 1);
+    sessions.delete('b.example.com\u0000live\u0000x');
+    sessions.delete('b.example.com\u0000live\u0000x');
+    m = await scrape(metrics);
+    assert.equal(
+      m.get('tencent_live_streams_active', { domain: 'b.example.com', app_name: 'live' }),
+      undefined,
+    );
+    assert.equal(sessions.size, 2);
+  });
+
+  it('labels disconnects by errcode and its class, folding unknown codes into "other"', async () => {
+    const metrics = create();
+    metrics.streamDisconnected('d', 'live', 3);
+    metrics.streamDisconnected('d', 'live', 21);
+    metrics.streamDisconnected('d', 'live', 40);
+    metrics.streamDisconnected('d', 'live', -1);
+    const m = await scrape(metrics);
+    const at = (errcode: string, reason: string) =>
+      m.get('tencent_live_stream_disconnects_total', { domain: 'd', app_name: 'live', errcode, reason });
+    assert.equal(at('3', 'pusher_stopped'), 1);
+    assert.equal(at('21', 'api_stopped'), 1);
+    assert.equal(at('other', 'unknown'), 2);
+  });
+
+  it('counts a rejection in both the rejection and the callback counters', async () => {
+    const metrics = create();
+    metrics.rejected('push_start', 'expired', 0.001);
+    metrics.callback('push_start', 'accepted', 0.002, -5);
+    const m = await scrape(metrics);
+    assert.equal(m.get('tencent_live_callbacks_rejected_total', { reason: 'expired' }), 1);
+    assert.equal(m.get('tencent_live_callbacks_total', { event: 'push_start', outcome: 'rejected' }), 1);
+    assert.equal(m.get('tencent_live_callback_duration_seconds_count', { event: 'push_start' }), 2);
+    // A negative delay (clocks apart) is observed as 0, never as a negative sum.
+    assert.equal(m.get('tencent_live_callback_delay_seconds_sum', { event: 'push_start' }), 0);
+  });
+
+  it('renders one exposition that promtool check metrics accepts', async () => {
+    const metrics = create();
+    metrics.streamStarted('d', 'live');
+    metrics.pushEnded('d', 'live', 42);
+    metrics.exceptionReported('d', 'live');
+    metrics.streams.live('k', 'd', 'live', 's"1', 0);
+    metrics.streams.addExceptions('k', 'd', 'live', 's"1', [{ index: 3, count: 1 }], 0);
+    metrics.storeAvailable('sqlite', true);
+    const { text } = await scrape(metrics);
+    const result = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    assert.equal(result.status, 0, `${result.stdout}${result.stderr}`);
+    assert.match(metrics.contentType, /^text\/plain/);
+  });
+});

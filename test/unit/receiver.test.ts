@@ -1,0 +1,256 @@
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { ExporterMetrics } from '../../src/metrics/metrics.js';
+import { Receiver } from '../../src/receiver.js';
+import { ManualClock } from '../../src/state/clock.js';
+import { SessionTable } from '../../src/state/session-table.js';
+import { SqliteStore } from '../../src/state/sqlite-store.js';
+import type { StateStore } from '../../src/state/store.js';
+import { signPayload } from '../../src/verify/sign.js';
+import { Scrape } from '../helpers/metrics-text.js';
+
+const KEY = 'receiver-unit-key';
+const T0 = Date.UTC(2026, 10, 22, 8, 0, 0);
+const T0_S = T0 / 1000;
+const LABELS = { domain: 'push.example.com', app_name: 'live' };
+
+interface Harness {
+  readonly receiver: Receiver;
+  readonly metrics: ExporterMetrics;
+  readonly sessions: SessionTable;
+  readonly clock: ManualClock;
+  readonly config: Config;
+  readonly logLines: Record<string, unknown>[];
+  post(payload: object, signed?: boolean): ReturnType<Receiver['handle']>;
+  scrape(): Promise<Scrape>;
+}
+
+const stores: StateStore[] = [];
+afterEach(async () => {
+  for (const store of stores.splice(0)) await store.close();
+});
+
+function harness(env: Record<string, string> = {}, store: StateStore = new SqliteStore(':memory:')): Harness {
+  stores.push(store);
+  const config = loadConfig({ TENCENT_LIVE_CALLBACK_KEYS: KEY, ...env });
+  const clock = new ManualClock(T0);
+  const sessions = new SessionTable();
+  const metrics = new ExporterMetrics({
+    version: 'test',
+    sessions,
+    maxTrackedStreams: config.maxTrackedStreams,
+    seriesGraceMs: config.seriesGraceSeconds * 1000,
+    seriesIdleMs: config.seriesIdleSeconds * 1000,
+  });
+  const logLines: Record<string, unknown>[] = [];
+  const log = createLogger('info', {
+    write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>),
+  });
+  const receiver = new Receiver({ config, clock, store, metrics, sessions, log });
+  return {
+    receiver,
+    metrics,
+    sessions,
+    clock,
+    config,
+    logLines,
+    post: (payload, signed = true) =>
+      receiver.handle(
+        signed ? signPayload(payload, KEY, Math.floor(clock.now() / 1000)) : { ...payload },
+        performance.now(),
+      ),
+    scrape: async () => {
+      let text = '';
+      for await (const chunk of metrics.render()) text += chunk;
+      return new Scrape(text);
+    },
+  };
+}
+
+function push(eventType: 0 | 1, streamId: string, sequence: string, eventTime: number, extra: object = {}) {
+  return {
+    event_type: eventType,
+    app: LABELS.domain,
+    appname: LABELS.app_name,
+    stream_id: streamId,
+    channel_id: streamId,
+    sequence,
+    event_time: eventTime,
+    errcode: eventType === 0 ? 1 : 0,
+    ...extra,
+  };
+}
+
+function report(streamId: string, dataTimeMs: number) {
+  return {
+    event_type: 321,
+    domain: LABELS.domain,
+    path: LABELS.app_name,
+    stream_id: streamId,
+    sequence: '000000000000000000',
+    data_time: dataTimeMs,
+    report_interval: 5000,
+    abnormal_event: [{ type: 6, count: 2 }],
+  };
+}
+
+const OK = { status: 200, body: { code: 0 } };
+
+describe('Receiver: exception reports keep a session alive', () => {
+  it('a session with regular exception reports does not expire; without them it does', async () => {
+    const h = harness({ TENCENT_LIVE_SESSION_MAX_AGE_SECONDS: '3600' });
+    assert.deepEqual(await h.post(push(1, 'reporting', '1', T0_S)), OK);
+    assert.deepEqual(await h.post(push(1, 'quiet', '2', T0_S)), OK);
+    for (let minute = 10; minute <= 90; minute += 10) {
+      h.clock.set(T0 + minute * 60_000);
+      assert.deepEqual(await h.post(report('reporting', h.clock.now())), OK);
+      await h.receiver.sweep();
+    }
+    const m = await h.scrape();
+    assert.equal(m.get('tencent_live_stream_up', { ...LABELS, stream_id: 'reporting' }), 1);
+    // Expired at the sweep after minute 60, its series went one grace period (5 min) later.
+    assert.equal(m.get('tencent_live_stream_up', { ...LABELS, stream_id: 'quiet' }), undefined);
+    assert.equal(m.get('tencent_live_series_evictions_total', { reason: 'ended' }), 1);
+    assert.equal(m.get('tencent_live_sessions_expired_total'), 1);
+    assert.equal(m.get('tencent_live_streams_active', LABELS), 1);
+  });
+
+  it('persists lastSeenAt at most once a minute, so a burst of reports costs no writes', async () => {
+    const store = new SqliteStore(':memory:');
+    const h = harness({}, store);
+    await h.post(push(1, 's', '1', T0_S));
+    h.clock.advance(59_999);
+    await h.post(report('s', h.clock.now()));
+    assert.equal((await store.loadSessions())[0]?.lastSeenAt, T0);
+    h.clock.advance(1);
+    await h.post(report('s', h.clock.now()));
+    assert.equal((await store.loadSessions())[0]?.lastSeenAt, T0 + 60_000);
+    assert.equal([...h.sessions.values()][0]?.lastSeenAt, T0 + 60_000, 'the memory mirror follows');
+  });
+});
+
+describe('Receiver: start-up', () => {
+  it('load() rebuilds live sessions and their stream_up series from the store', async () => {
+    const store = new SqliteStore(':memory:');
+    const first = harness({}, store);
+    await first.post(push(1, 'a', '1', T0_S));
+    await first.post(push(1, 'b', '2', T0_S));
+    await first.post(push(0, 'b', '2', T0_S + 60));
+
+    const second = harness({}, store);
+    assert.equal(second.receiver.loaded, false);
+    assert.equal(await second.receiver.load(), 1);
+    assert.equal(second.receiver.loaded, true);
+    const m = await second.scrape();
+    assert.equal(m.get('tencent_live_stream_up', { ...LABELS, stream_id: 'a' }), 1);
+    assert.equal(m.get('tencent_live_stream_up', { ...LABELS, stream_id: 'b' }), undefined);
+    assert.equal(m.get('tencent_live_streams_active', LABELS), 1);
+    assert.equal(m.get('tencent_live_state_store_up', { store: 'sqlite' }), 1);
+    // A retry of the first start, after the restart, is still a duplicate.
+    assert.deepEqual(await second.post(push(1, 'a', '1', T0_S)), OK);
+    assert.equal(
+      (await second.scrape()).get('tencent_live_callbacks_total', {
+        event: 'push_start',
+        outcome: 'duplicate',
+      }),
+      1,
+    );
+  });
+});
+
+describe('Receiver: session results reach the mirror and the metrics', () => {
+  it('a late start of an older push leaves the newer session live; its stop is counted as stale_sequence', async () => {
+    const h = harness();
+    await h.post(push(1, 's', '2', T0_S + 100));
+    await h.post(push(1, 's', '1', T0_S));
+    assert.equal([...h.sessions.values()][0]?.sequence, '2');
+    await h.post(push(0, 's', '1', T0_S + 50));
+    const m = await h.scrape();
+    assert.equal(m.get('tencent_live_stream_up', { ...LABELS, stream_id: 's' }), 1);
+    assert.equal(
+      m.get('tencent_live_stream_disconnects_unmatched_total', { ...LABELS, cause: 'stale_sequence' }),
+      1,
+    );
+    assert.equal(m.get('tencent_live_stream_starts_total', LABELS), 2);
+  });
+
+  it('without push_duration the duration is the stop time minus the start time', async () => {
+    const h = harness();
+    await h.post(push(1, 's', '1', T0_S));
+    await h.post(push(0, 's', '1', T0_S + 125));
+    const m = await h.scrape();
+    assert.equal(m.get('tencent_live_stream_push_duration_seconds_sum', LABELS), 125);
+    assert.equal(m.get('tencent_live_stream_push_duration_seconds_count', LABELS), 1);
+    assert.equal(
+      m.get('tencent_live_stream_disconnects_total', { ...LABELS, errcode: '1', reason: 'pusher_stopped' }),
+      1,
+    );
+  });
+
+  it('push_duration (a string of ms) wins over the event times', async () => {
+    const h = harness();
+    await h.post(push(1, 's', '1', T0_S));
+    await h.post(push(0, 's', '1', T0_S + 125, { push_duration: '90500' }));
+    assert.equal((await h.scrape()).get('tencent_live_stream_push_duration_seconds_sum', LABELS), 90.5);
+  });
+
+  it('observes the delay between the event time and its arrival', async () => {
+    const h = harness();
+    h.clock.set(T0 + 42_000);
+    await h.post(push(1, 's', '1', T0_S));
+    const m = await h.scrape();
+    assert.equal(m.get('tencent_live_callback_delay_seconds_sum', { event: 'push_start' }), 42);
+    assert.equal(m.get('tencent_live_callback_delay_seconds_bucket', { event: 'push_start', le: '30' }), 0);
+    assert.equal(m.get('tencent_live_callback_delay_seconds_bucket', { event: 'push_start', le: '60' }), 1);
+  });
+});
+
+describe('Receiver: signing modes', () => {
+  it('answers each signature problem with its reason and the field (t for missing, sign otherwise)', async () => {
+    const h = harness();
+    const body = push(1, 's', '1', T0_S);
+    const now = Math.floor(h.clock.now() / 1000);
+    const cases: [object, string, string][] = [
+      [body, 'missing_signature', 't'],
+      [{ ...signPayload(body, KEY, now), sign: '0'.repeat(32) }, 'bad_signature', 'sign'],
+      [signPayload(body, KEY, now - 600 - h.config.clockSkewSeconds - 1), 'expired', 'sign'],
+      [signPayload(body, KEY, now, h.config.signatureMaxAheadSeconds + 1), 'not_yet_valid', 'sign'],
+    ];
+    for (const [payload, reason, field] of cases) {
+      const answer = await h.post(payload, false);
+      assert.equal(answer.status, 401, reason);
+      assert.equal(answer.body.reason, reason);
+      assert.equal(answer.body.field, field);
+    }
+    const m = await h.scrape();
+    for (const [, reason] of cases)
+      assert.equal(m.get('tencent_live_callbacks_rejected_total', { reason }), 1);
+    assert.equal(m.get('tencent_live_callbacks_total', { event: 'push_start', outcome: 'rejected' }), 4);
+  });
+
+  it('unsigned mode accepts a callback without t/sign', async () => {
+    const h = harness({ TENCENT_LIVE_CALLBACK_KEYS: '', TENCENT_LIVE_ALLOW_UNSIGNED: 'true' });
+    assert.deepEqual(await h.post(push(1, 's', '1', T0_S), false), OK);
+    assert.equal((await h.scrape()).get('tencent_live_stream_starts_total', LABELS), 1);
+  });
+});
+
+describe('Receiver: logs', () => {
+  it('never logs sign, t or the key; repeated rejections of one reason are muted for 10 s', async () => {
+    const h = harness();
+    const forged = { ...push(1, 's', '1', T0_S), t: T0_S + 600, sign: 'f'.repeat(32) };
+    for (let i = 0; i < 5; i++) await h.post(forged, false);
+    await h.post({ event_type: 1 }, true);
+    assert.equal(h.logLines.filter((l) => l['reason'] === 'bad_signature').length, 1);
+    assert.equal(h.logLines.filter((l) => l['reason'] === 'invalid_payload').length, 1);
+    h.clock.advance(10_000);
+    await h.post(forged, false);
+    assert.equal(h.logLines.filter((l) => l['reason'] === 'bad_signature').length, 2);
+    const text = JSON.stringify(h.logLines);
+    assert.doesNotMatch(text, /f{32}/);
+    assert.ok(!text.includes(KEY));
+    assert.ok(!text.includes(String(T0_S + 600)));
+  });
+});
