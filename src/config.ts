@@ -140,7 +140,9 @@ function describe(error: ErrorObject, rawValue: ReadonlyMap<string, string>): st
     return `${name}: unknown variable (known: ${Object.keys(ENV_VARS).join(', ')})`;
   }
   const name = error.instancePath.slice(1);
-  const given = JSON.stringify(rawValue.get(name) ?? '');
+  // The keys are secrets: an error names the variable, never echoes its value.
+  const given =
+    name === 'TENCENT_LIVE_CALLBACK_KEYS' ? 'the value' : JSON.stringify(rawValue.get(name) ?? '');
   if (error.keyword === 'pattern') return `${name}: ${given} is not of the expected form (${hint(name)})`;
   return `${name}: ${given} ${error.message ?? 'is invalid'}`;
 }
@@ -176,8 +178,18 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   for (const [name, spec] of Object.entries(ENV_VARS)) {
     if (input[name] === undefined || input[name] === '') input[name] = spec.default;
   }
-  if (!validateEnv(input)) {
-    const messages = (validateEnv.errors ?? []).map((error) => describe(error, rawValue));
+  // ajv would coerce "0x3c" or "1e3" into numbers: integers must be written as plain digits.
+  const notDigits = Object.entries(schema.properties)
+    .filter(([name, spec]) => 'type' in spec && spec.type === 'integer' && !/^\d+$/.test(String(input[name])))
+    .map(([name]) => `${name}: ${JSON.stringify(rawValue.get(name))} must be a whole number (digits only)`);
+  const valid = validateEnv(input);
+  if (!valid || notDigits.length > 0) {
+    const messages = [
+      ...notDigits,
+      ...(validateEnv.errors ?? [])
+        .map((error) => describe(error, rawValue))
+        .filter((message) => !notDigits.some((n) => message.startsWith(n.slice(0, n.indexOf(':') + 1)))),
+    ];
     throw new ConfigError(`invalid configuration:\n  ${messages.join('\n  ')}`);
   }
   const v = input as Record<EnvVarName, string | number>;
@@ -202,10 +214,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     : { kind: 'redis', url: storeSpec };
   const callbackListen = listen(String(v.TENCENT_LIVE_CALLBACK_LISTEN), 'TENCENT_LIVE_CALLBACK_LISTEN');
   const metricsListen = listen(String(v.TENCENT_LIVE_METRICS_LISTEN), 'TENCENT_LIVE_METRICS_LISTEN');
+  const wildcard = (host: string) => host === '0.0.0.0' || host === '::';
   if (
     callbackListen.port !== 0 &&
     callbackListen.port === metricsListen.port &&
-    callbackListen.host === metricsListen.host
+    (callbackListen.host === metricsListen.host ||
+      wildcard(callbackListen.host) ||
+      wildcard(metricsListen.host))
   ) {
     throw new ConfigError(
       'TENCENT_LIVE_METRICS_LISTEN: must differ from TENCENT_LIVE_CALLBACK_LISTEN (metrics stay private)',

@@ -6,13 +6,10 @@
  */
 
 const IDENTITY = { type: 'string', minLength: 1, maxLength: 256, pattern: '^[^\\u0000-\\u001f\\u007f]+$' };
-const OPTIONAL_LABEL = {
-  type: 'string',
-  maxLength: 256,
-  pattern: '^[^\\u0000-\\u001f\\u007f]*$',
-  default: '',
-};
-const SEQUENCE = { type: 'string', maxLength: 64, pattern: '^[0-9A-Za-z_.-]*$', default: '' };
+/** A label that may be empty (a push path can be), still bounded and free of control characters. */
+const LABEL = { type: 'string', maxLength: 256, pattern: '^[^\\u0000-\\u001f\\u007f]*$' };
+const OPTIONAL_LABEL = { ...LABEL, default: '' };
+const SEQUENCE = { type: 'string', maxLength: 64, pattern: '^[0-9A-Za-z_.-]*$' };
 const UNIX_SECONDS = { type: 'integer', minimum: 0, maximum: 99_999_999_999 };
 const COUNT = { type: 'integer', minimum: 0, maximum: 1_000_000_000 };
 
@@ -21,9 +18,9 @@ export const pushSchema = {
   type: 'object',
   required: ['event_type', 'app', 'appname', 'stream_id', 'sequence', 'event_time'],
   properties: {
-    event_type: { enum: [0, 1] },
+    event_type: { type: 'integer', enum: [0, 1] },
     app: IDENTITY,
-    appname: { ...IDENTITY, minLength: 0 },
+    appname: LABEL,
     stream_id: IDENTITY,
     sequence: { ...SEQUENCE, minLength: 1 },
     event_time: UNIX_SECONDS,
@@ -38,11 +35,11 @@ export const pushExceptionSchema = {
   type: 'object',
   required: ['event_type', 'domain', 'stream_id', 'data_time', 'abnormal_event'],
   properties: {
-    event_type: { const: 321 },
+    event_type: { type: 'integer', const: 321 },
     domain: IDENTITY,
     path: OPTIONAL_LABEL,
     stream_id: IDENTITY,
-    sequence: SEQUENCE,
+    sequence: { ...SEQUENCE, default: '' },
     data_time: { type: 'integer', minimum: 0, maximum: 99_999_999_999_999 },
     report_interval: { type: 'integer', minimum: 0 },
     abnormal_event: {
@@ -63,7 +60,7 @@ export const recordSchema = {
   type: 'object',
   required: ['event_type', 'stream_id', 'file_id'],
   properties: {
-    event_type: { const: 100 },
+    event_type: { type: 'integer', const: 100 },
     app: OPTIONAL_LABEL,
     appname: OPTIONAL_LABEL,
     stream_id: IDENTITY,
@@ -81,7 +78,7 @@ export const snapshotSchema = {
   required: ['event_type', 'stream_id', 'create_time'],
   anyOf: [{ required: ['pic_url'] }, { required: ['pic_full_url'] }],
   properties: {
-    event_type: { const: 200 },
+    event_type: { type: 'integer', const: 200 },
     app: OPTIONAL_LABEL,
     appname: OPTIONAL_LABEL,
     stream_id: IDENTITY,

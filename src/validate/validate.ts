@@ -21,7 +21,9 @@ export function compile<T>(schema: object): (payload: Record<string, unknown>) =
   const validate: ValidateFunction = ajv.compile(schema);
   return (payload) => {
     if (validate(payload)) return payload as T;
-    return describe(validate.errors?.[0]);
+    // ajv reports a failed anyOf's branch errors before the anyOf itself: the anyOf says what is wrong.
+    const errors = validate.errors ?? [];
+    return describe(errors.find((error) => error.keyword === 'anyOf') ?? errors[0]);
   };
 }
 

@@ -12,7 +12,7 @@ before(async () => {
 after(() => svc.close());
 
 const ALLOWED = new Set([200, 400, 401]);
-const templates = [pushStart(), pushStop(), pushException(), recordFile(), snapshot()] as Record<
+const templates = [pushStart(), pushStop(), pushException(), recordFile(), snapshot()] as unknown as Record<
   string,
   unknown
 >[];

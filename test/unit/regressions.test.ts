@@ -1,0 +1,51 @@
+// Regressions: bugs the unit tests found in src/, each fixed; these keep them fixed.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { EVENT_KINDS } from '../../src/events/table.js';
+import { normalizeTopLevel, ValidationFailure } from '../../src/validate/validate.js';
+
+const validate = (body: Record<string, unknown>) => {
+  const payload = normalizeTopLevel(body);
+  return EVENT_KINDS.get(Number(payload['event_type']))!.validate(payload);
+};
+
+describe('regressions', () => {
+  it('an invalid TENCENT_LIVE_CALLBACK_KEYS must not echo the keys in the error', () => {
+    const secret = 'TopSecretCallbackKey1';
+    assert.throws(
+      () => loadConfig({ TENCENT_LIVE_CALLBACK_KEYS: `${secret},bad key` }),
+      (error: Error) =>
+        error instanceof ConfigError &&
+        error.message.includes('TENCENT_LIVE_CALLBACK_KEYS') &&
+        !error.message.includes(secret),
+    );
+  });
+
+  it('appname "" is allowed by minLength 0 but refused by the IDENTITY pattern', () => {
+    const body = { event_type: 1, app: 'd', appname: '', stream_id: 's', sequence: '1', event_time: 1 };
+    const result = validate(body);
+    assert.ok(!(result instanceof ValidationFailure), (result as ValidationFailure).message);
+  });
+
+  it('a snapshot with neither picture URL gets the anyOf message (branch unreachable)', () => {
+    const result = validate({ event_type: 200, stream_id: 's', create_time: 1_622_599_925 });
+    assert.ok(result instanceof ValidationFailure);
+    assert.deepEqual({ ...result }, { field: '(body)', message: 'needs pic_url or pic_full_url' });
+  });
+
+  it('event_type as a numeric string is routed (receiver.ts:303) but refused', () => {
+    for (const body of [
+      { event_type: '1', app: 'd', appname: 'live', stream_id: 's', sequence: '1', event_time: 1 },
+      { event_type: '321', domain: 'd', stream_id: 's', data_time: 1, abnormal_event: [] },
+      { event_type: '100', stream_id: 's', file_id: 'f' },
+      { event_type: '200', stream_id: 's', create_time: 1, pic_url: '/x.jpg' },
+    ]) {
+      const result = validate(body);
+      assert.ok(
+        !(result instanceof ValidationFailure),
+        `${body.event_type}: ${(result as ValidationFailure).message}`,
+      );
+    }
+  });
+});
