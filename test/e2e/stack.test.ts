@@ -2,7 +2,8 @@
 //   signed Tencent traffic → the service (`node --import tsx src/main.ts`, SQLite) → Prometheus (scraping it, with
 //   the repository's recording and alert rules) → Alertmanager (the example config) → a webhook receiver.
 // It checks that every panel of every committed dashboard shows data against that Prometheus, that every
-// recording rule yields series, and that killing the service pages: a critical alert reaches the pager webhook.
+// recording rule yields series and every rule evaluates cleanly, that a warning reaches the tickets webhook, and
+// that killing the service pages: a critical alert reaches the pager webhook.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -252,13 +253,19 @@ describe('the monitoring stack end to end', { timeout: 90_000 }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('shows data in every dashboard panel and every recording rule', async () => {
+  it('shows data in every dashboard panel and every recording rule, and evaluates every rule cleanly', async () => {
     const checks = [
       ...allPanelQueries().map((q) => ({
         name: `${q.dashboard} / ${q.panel}`,
         expr: q.expr,
         // A panel "has data" when it shows a value above zero: the bounded counters start at 0, so mere
         // presence would pass even if nothing ever reached them.
+        positive: true,
+      })),
+      // Counted but on no panel (only as `event` values of the callbacks panels): the traffic reached them.
+      ...['tencent_live_recordings_total', 'tencent_live_screenshots_total'].map((metric) => ({
+        name: `${metric} (no panel)`,
+        expr: `sum(rate(${metric}{job="${JOB}"}[1m]))`,
         positive: true,
       })),
       ...recordedSeries().map((record) => ({
@@ -301,6 +308,13 @@ describe('the monitoring stack end to end', { timeout: 90_000 }, () => {
       );
     }
 
+    // Every recording and alert rule evaluated without a runtime error (e.g. many-to-many matching, which
+    // promtool's static checks cannot see).
+    const rules = await prometheus.rules();
+    assert.ok(rules.length > 20, `rules loaded: ${rules.length}`);
+    const broken = rules.filter((rule) => rule.health !== 'ok');
+    assert.deepEqual(broken, [], 'every rule evaluates cleanly');
+
     const summary = await traffic!.stop();
     traffic = undefined;
     assert.deepEqual(summary.errors, {}, 'no request failed at the network level');
@@ -312,6 +326,24 @@ describe('the monitoring stack end to end', { timeout: 90_000 }, () => {
       ['200', '400', '401'],
       `only accepted and refused callbacks, never 5xx: ${JSON.stringify(summary.statuses)}`,
     );
+  });
+
+  it('opens a ticket for a warning: sustained push exceptions of a stream', async () => {
+    // With `for: 1s`, the steady 321 reports of the traffic fire TencentLiveStreamPushExceptions (warning).
+    const ticket = await pollUntil('a TencentLiveStreamPushExceptions ticket', 20_000, () =>
+      webhook!.messages.find((message) =>
+        message.alerts.some(
+          (alert) =>
+            alert.status === 'firing' && alert.labels['alertname'] === 'TencentLiveStreamPushExceptions',
+        ),
+      ),
+    );
+    assert.equal(ticket.path, '/tickets', 'warnings route to the tickets receiver');
+    const alert = ticket.alerts.find((a) => a.labels['alertname'] === 'TencentLiveStreamPushExceptions')!;
+    assert.equal(alert.labels['severity'], 'warning');
+    assert.equal(alert.labels['job'], JOB);
+    assert.match(alert.labels['stream_id'] ?? '', /^stream-\d{4}$/);
+    assert.ok(alert.labels['family'], 'the exception family is a label of the alert');
   });
 
   it('pages through Alertmanager when the exporter dies (kill -9)', async () => {

@@ -187,6 +187,20 @@ export class Prometheus extends Daemon {
     return { resultType, samples: result as PromSample[] };
   }
 
+  /** Every loaded rule with its evaluation health ("ok", "err", "unknown") and last error, from /api/v1/rules. */
+  async rules(): Promise<{ name: string; type: string; health: string; lastError?: string; file: string }[]> {
+    const response = await fetch(`${this.url}/api/v1/rules`);
+    const answer = (await response.json()) as {
+      data: {
+        groups: {
+          file: string;
+          rules: { name: string; type: string; health: string; lastError?: string }[];
+        }[];
+      };
+    };
+    return answer.data.groups.flatMap((group) => group.rules.map((rule) => ({ ...rule, file: group.file })));
+  }
+
   /** The scrape targets and their health, from /api/v1/targets. */
   async targets(): Promise<{ scrapeUrl: string; health: string; labels: Record<string, string> }[]> {
     const response = await fetch(`${this.url}/api/v1/targets?state=active`);
