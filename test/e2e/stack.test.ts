@@ -195,8 +195,9 @@ describe('the monitoring stack end to end', { timeout: 90_000 }, () => {
     const db = join(dir, 'state.db');
     await seedAbandonedSession(db);
     webhook = await startWebhookReceiver();
-    // Each child is recorded as soon as it runs, so that `after` stops it even when the other failed to start.
-    const [, alertmanager] = await Promise.all([
+    // Each child is recorded as soon as it runs, and both starts settle before any failure is thrown, so that
+    // `after` stops whichever did start.
+    const [started, alertmanager] = await Promise.allSettled([
       startProcess({
         TENCENT_LIVE_CALLBACK_KEYS: KEY,
         TENCENT_LIVE_STORE: `sqlite:${db}`,
@@ -210,7 +211,8 @@ describe('the monitoring stack end to end', { timeout: 90_000 }, () => {
         return daemon;
       }),
     ]);
-    assert.ok(service);
+    for (const result of [started, alertmanager]) if (result.status === 'rejected') throw result.reason;
+    assert.ok(service && alertmanager.status === 'fulfilled');
     metricsTarget = new URL(service.metricsUrl).host;
 
     // A live stream whose older pushes' disconnects arrive late (stale_sequence, see oddBody).
@@ -234,7 +236,7 @@ describe('the monitoring stack end to end', { timeout: 90_000 }, () => {
         global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
         rule_files: [join(ROOT, 'alerts/recording-rules.yml'), writeTestAlertRules()],
         alerting: {
-          alertmanagers: [{ static_configs: [{ targets: [new URL(alertmanager.url).host] }] }],
+          alertmanagers: [{ static_configs: [{ targets: [new URL(alertmanager.value.url).host] }] }],
         },
         scrape_configs: [{ job_name: JOB, static_configs: [{ targets: [metricsTarget] }] }],
       },
