@@ -3,16 +3,14 @@
 // and whether it is inhibited.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { startAlertmanager } from '../helpers/alertmanager.js';
+import { ROOT } from '../helpers/process.js';
+import type { Daemon } from '../helpers/prometheus.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CONFIG = join(ROOT, 'alerts/alertmanager.example.yml');
-const BINARY = 'prometheus-alertmanager';
 const JOB = 'tencent-live-exporter';
 
 interface ApiAlert {
@@ -21,70 +19,19 @@ interface ApiAlert {
   status: { state: string; inhibitedBy: string[] };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
-    });
-  });
-}
-
-async function waitReady(url: string, child: ChildProcess, output: () => string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (child.exitCode !== null) assert.fail(`${BINARY} exited with ${child.exitCode}:\n${output()}`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) assert.fail(`${BINARY} not ready within 15 s:\n${output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 describe('Alertmanager example: routing and inhibition in a real Alertmanager', () => {
-  let child: ChildProcess | undefined;
+  let alertmanager: Daemon | undefined;
   let storage: string;
   let base: string;
-  let log = '';
 
   before(async () => {
     storage = mkdtempSync(join(tmpdir(), 'tle-am-'));
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    child = spawn(
-      BINARY,
-      [
-        `--config.file=${CONFIG}`,
-        `--storage.path=${storage}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--cluster.listen-address=', // otherwise it binds 0.0.0.0:9094
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const spawnError = new Promise<never>((_, reject) =>
-      child!.once('error', (error: NodeJS.ErrnoException) =>
-        reject(
-          error.code === 'ENOENT'
-            ? new Error(
-                `${BINARY} is not installed or not on PATH. Install it: apt-get install -y ` +
-                  '--no-install-recommends prometheus-alertmanager (.ci/run does this in CI).',
-              )
-            : error,
-        ),
-      ),
-    );
-    child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
-    await Promise.race([spawnError, waitReady(`${base}/-/ready`, child, () => log)]);
+    alertmanager = await startAlertmanager({ dir: storage, configFile: CONFIG });
+    base = alertmanager.url;
   });
 
-  after(() => {
-    if (child?.pid !== undefined && child.exitCode === null) child.kill('SIGTERM');
+  after(async () => {
+    await alertmanager?.stop();
     rmSync(storage, { recursive: true, force: true });
   });
 

@@ -1,65 +1,42 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { main } from '../../src/cli/send-callback.js';
-import type { CliIo } from '../../src/cli/common.js';
+import { assertUsageErrors, expectedSign, runMain, runScript } from '../helpers/cli.js';
+import { startBodyServer, type LoopbackServer } from '../helpers/http.js';
+import { ROOT } from '../helpers/process.js';
+import { freePort } from '../helpers/prometheus.js';
 
 const KEY = 'cli-test-key';
 const NOW_MS = 1_700_000_000_000;
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = join(REPO, 'src/cli/send-callback.ts');
-const run = promisify(execFile);
-
-const md5 = (text: string) => createHash('md5').update(text).digest('hex');
+const CLI = join(ROOT, 'src/cli/send-callback.ts');
 
 /** Answers 200 {"code":0} to a body signed with KEY, 401 otherwise; keeps what it received. */
 const received: string[] = [];
-const server = http.createServer((req, res) => {
-  const chunks: Buffer[] = [];
-  req.on('data', (c: Buffer) => chunks.push(c));
-  req.on('end', () => {
-    const text = Buffer.concat(chunks).toString('utf8');
-    received.push(text);
-    const body = JSON.parse(text) as { t?: number; sign?: string };
-    const ok = body.sign !== undefined && body.sign === md5(KEY + String(body.t));
-    res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' });
-    res.end(ok ? '{"code":0}' : '{"code":401,"reason":"bad_signature","message":"signature does not match"}');
-  });
-});
+let server: LoopbackServer | undefined;
 let url = '';
 
 before(async () => {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/callback`;
+  server = await startBodyServer((text) => {
+    received.push(text);
+    const body = JSON.parse(text) as { t?: number; sign?: string };
+    const ok = body.sign !== undefined && body.sign === expectedSign(KEY, body.t);
+    return {
+      status: ok ? 200 : 401,
+      headers: { 'content-type': 'application/json' },
+      body: ok ? '{"code":0}' : '{"code":401,"reason":"bad_signature","message":"signature does not match"}',
+    };
+  });
+  url = `${server.url}/callback`;
 });
-after(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+after(() => server?.close());
 beforeEach(() => {
   received.length = 0;
 });
 
-function io(env: Record<string, string> = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const value: CliIo = { stdout: (t) => out.push(t), stderr: (t) => err.push(t), env, now: () => NOW_MS };
-  return { io: value, out, err };
-}
-
-async function cli(argv: string[], env: Record<string, string> = {}) {
-  const captured = io(env);
-  const code = await main(argv, captured.io);
-  return { code, stdout: captured.out.join('\n'), stderr: captured.err.join('\n') };
-}
+const cli = (argv: string[], env: Record<string, string> = {}) => runMain(main, argv, env, () => NOW_MS);
 
 describe('tencent-live-send', () => {
   it('sends one correctly signed callback, prints the answer and exits 0 on 200', async () => {
@@ -85,7 +62,7 @@ describe('tencent-live-send', () => {
     assert.equal(body.appname, 'live');
     assert.equal(body.event_time, NOW_MS / 1000);
     assert.equal(body.t, NOW_MS / 1000 + 600);
-    assert.equal(body.sign, md5(KEY + String(body.t)));
+    assert.equal(body.sign, expectedSign(KEY, body.t));
   });
 
   it('exits 1 and prints status and body when the receiver does not answer 200', async () => {
@@ -95,10 +72,7 @@ describe('tencent-live-send', () => {
   });
 
   it('exits 1 naming the error when nothing listens', async () => {
-    const closed = http.createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise((resolve) => closed.close(resolve));
+    const port = await freePort();
     const r = await cli(['--url', `http://127.0.0.1:${port}/callback`, '--key', KEY, '--event', 'start']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /ECONNREFUSED/);
@@ -111,7 +85,7 @@ describe('tencent-live-send', () => {
     assert.equal(r.code, 0);
     const body = JSON.parse(received[0] as string) as Record<string, unknown>;
     assert.equal(body.event_type, 321);
-    assert.equal(body.sign, md5(KEY + String(body.t)));
+    assert.equal(body.sign, expectedSign(KEY, body.t));
   });
 
   it('--print prints the signed JSON and sends nothing', async () => {
@@ -133,7 +107,7 @@ describe('tencent-live-send', () => {
     assert.equal(body.errcode, 14);
     assert.equal(body.sequence, '1234567890123456789');
     assert.equal(typeof body.push_duration, 'string');
-    assert.equal(body.sign, md5(KEY + String(body.t)));
+    assert.equal(body.sign, expectedSign(KEY, body.t));
   });
 
   it('builds each event kind; start and stop of one stream share a sequence by default', async () => {
@@ -168,7 +142,7 @@ describe('tencent-live-send', () => {
   });
 
   it('explains a bad command line with the flag it concerns and exits 2', async () => {
-    const cases: [string[], RegExp][] = [
+    await assertUsageErrors(cli, [
       [['--url', url, '--key', KEY, '--event', 'start', '--bogus'], /--bogus/],
       [['--url', url, '--key', KEY], /--event is required/],
       [['--url', url, '--key', KEY, '--event', 'pause'], /--event must be one of .*"pause"/],
@@ -183,30 +157,17 @@ describe('tencent-live-send', () => {
       [['--key', KEY, '--event', 'start'], /--url is required/],
       [['--url', url, '--event', 'start'], /--key is required/],
       [['--url', url, '--key', KEY, '--event'], /--event/],
-    ];
-    for (const [argv, message] of cases) {
-      const r = await cli(argv);
-      assert.equal(r.code, 2, argv.join(' '));
-      assert.match(r.stderr, message, argv.join(' '));
-    }
+    ]);
     assert.equal(received.length, 0);
   });
 
   it('runs as a script via tsx, with exit codes 0 and 1', async () => {
-    const ok = await run(
-      process.execPath,
-      ['--import', 'tsx', CLI, '--url', url, '--key', KEY, '--event', 'start'],
-      {
-        cwd: REPO,
-      },
-    );
+    const ok = await runScript(CLI, ['--url', url, '--key', KEY, '--event', 'start']);
+    assert.equal(ok.code, 0, ok.stderr);
     assert.equal(ok.stdout.trim(), 'HTTP 200 {"code":0}');
-    await assert.rejects(
-      run(process.execPath, ['--import', 'tsx', CLI, '--url', url, '--key', 'bad', '--event', 'start'], {
-        cwd: REPO,
-      }),
-      (error: { code?: number; stdout?: string }) => error.code === 1 && /HTTP 401/.test(error.stdout ?? ''),
-    );
+    const bad = await runScript(CLI, ['--url', url, '--key', 'bad', '--event', 'start']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stdout, /HTTP 401/);
   });
 
   it('does not run when imported by another script', async () => {
@@ -214,13 +175,8 @@ describe('tencent-live-send', () => {
     try {
       const script = join(dir, 'importer.ts');
       writeFileSync(script, `import ${JSON.stringify(CLI)};\nconsole.log('imported');\n`);
-      const r = await run(
-        process.execPath,
-        ['--import', 'tsx', script, '--print', '--key', KEY, '--event', 'start'],
-        {
-          cwd: REPO,
-        },
-      );
+      const r = await runScript(script, ['--print', '--key', KEY, '--event', 'start']);
+      assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, 'imported\n');
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -1,28 +1,39 @@
 // A real Alertmanager (the Debian `prometheus-alertmanager` binary) and a loopback webhook receiver that
 // records what it is sent, for end-to-end tests of alert routing.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { startBodyServer } from './http.js';
 import { Daemon, onFreePort, startDaemon } from './prometheus.js';
 
-export interface AlertmanagerOptions {
-  /** A directory of the test's own: config and notification log go there. */
+export type AlertmanagerOptions = {
+  /** A directory of the test's own: the notification log goes there, and the config when given as an object. */
   dir: string;
-  /** The whole alertmanager.yml, as an object (written with the `yaml` package). */
-  config: Record<string, unknown>;
-}
+} & (
+  | {
+      /** The whole alertmanager.yml, as an object (written with the `yaml` package). */
+      config: Record<string, unknown>;
+    }
+  | {
+      /** An alertmanager.yml used as it is, e.g. the repository's example. */
+      configFile: string;
+    }
+);
 
 /**
  * A real Alertmanager on 127.0.0.1 and a free port, ready when this resolves. `--cluster.listen-address=`
  * (empty) turns clustering off; otherwise it binds 0.0.0.0:9094 (OBSERVABILITY.md).
  */
 export async function startAlertmanager(options: AlertmanagerOptions): Promise<Daemon> {
-  const configFile = join(options.dir, 'alertmanager.yml');
+  let configFile: string;
+  if ('configFile' in options) {
+    configFile = options.configFile;
+  } else {
+    configFile = join(options.dir, 'alertmanager.yml');
+    writeFileSync(configFile, stringify(options.config));
+  }
   const storage = join(options.dir, 'alertmanager-data');
   mkdirSync(storage, { recursive: true });
-  writeFileSync(configFile, stringify(options.config));
   return onFreePort((port) =>
     startDaemon(
       {
@@ -37,6 +48,7 @@ export async function startAlertmanager(options: AlertmanagerOptions): Promise<D
         ],
         url: `http://127.0.0.1:${port}`,
         readyPath: '/-/ready',
+        debianPackage: 'prometheus-alertmanager',
       },
       Daemon,
     ),
@@ -69,31 +81,13 @@ export interface WebhookReceiver {
   close(): Promise<void>;
 }
 
-/** An HTTP server on 127.0.0.1:0 that answers 200 to every POST and keeps the JSON bodies. */
+/** An HTTP server on 127.0.0.1:0 that answers 200 to every POST and keeps the JSON bodies (400 to one that is not JSON). */
 export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   const messages: WebhookMessage[] = [];
-  const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      try {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Omit<WebhookMessage, 'path'>;
-        messages.push({ ...body, path: request.url ?? '' });
-        response.writeHead(200).end();
-      } catch {
-        response.writeHead(400).end();
-      }
-    });
+  const server = await startBodyServer((text, request) => {
+    const body = JSON.parse(text) as Omit<WebhookMessage, 'path'>;
+    messages.push({ ...body, path: request.url ?? '' });
+    return { status: 200 };
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    messages,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { url: server.url, messages, close: () => server.close() };
 }

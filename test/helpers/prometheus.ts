@@ -101,6 +101,8 @@ export interface DaemonSpec {
   /** Base URL, e.g. http://127.0.0.1:9090 */
   url: string;
   readyPath: string;
+  /** The Debian package that installs `command`, named when it cannot run (default: `command`). */
+  debianPackage?: string;
   timeoutMs?: number;
 }
 
@@ -112,7 +114,12 @@ export async function startDaemon<D extends Daemon>(spec: DaemonSpec, Kind: Daem
   const spawned = new Promise<void>((resolve, reject) => {
     child.once('spawn', resolve);
     child.once('error', (error) =>
-      reject(new Error(`cannot run ${command} (install the Debian package): ${error.message}`)),
+      reject(
+        new Error(
+          `cannot run ${command}: ${error.message}. Install it: apt-get install -y --no-install-recommends ` +
+            `${spec.debianPackage ?? command} (scripts/install-test-deps.sh does this in CI)`,
+        ),
+      ),
     );
   });
   await spawned;
