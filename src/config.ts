@@ -40,7 +40,7 @@ export const ENV_VARS = {
   },
   TENCENT_LIVE_DEDUP_TTL_SECONDS: {
     default: '1800',
-    doc: 'How long an event is remembered for de-duplication (Tencent retries for ~13 minutes).',
+    doc: 'How long an event is remembered for de-duplication (Tencent retries for ~13 minutes; at least 900).',
   },
   TENCENT_LIVE_SESSION_MAX_AGE_SECONDS: {
     default: '86400',
@@ -61,6 +61,18 @@ export const ENV_VARS = {
   TENCENT_LIVE_BODY_LIMIT_BYTES: {
     default: '65536',
     doc: 'Largest accepted callback body; larger ones get 413.',
+  },
+  TENCENT_LIVE_MAX_SESSIONS: {
+    default: '200000',
+    doc: 'Cap on live push sessions; a start beyond it is counted but opens none (`tencent_live_sessions_refused_total`).',
+  },
+  TENCENT_LIVE_DOMAINS: {
+    default: '',
+    doc: 'Comma-separated push domains to account for; callbacks for others are acknowledged as `ignored`. Empty: all.',
+  },
+  TENCENT_LIVE_UNSIGNED_EVENT_TYPES: {
+    default: '',
+    doc: 'Comma-separated `event_type`s accepted without `t`/`sign` although keys are set (e.g. `321`, whose older format is unsigned).',
   },
   TENCENT_LIVE_SHUTDOWN_TIMEOUT_SECONDS: {
     default: '10',
@@ -94,6 +106,10 @@ export interface Config {
   readonly seriesIdleSeconds: number;
   readonly maxTrackedStreams: number;
   readonly bodyLimitBytes: number;
+  readonly maxSessions: number;
+  /** Push domains to account for; empty means every domain. */
+  readonly domains: readonly string[];
+  readonly unsignedEventTypes: readonly number[];
   readonly shutdownTimeoutSeconds: number;
 }
 
@@ -121,12 +137,16 @@ const schema = {
     TENCENT_LIVE_LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
     TENCENT_LIVE_CLOCK_SKEW_SECONDS: seconds(0, 3600),
     TENCENT_LIVE_SIGNATURE_MAX_AHEAD_SECONDS: seconds(60, 7 * 86400),
-    TENCENT_LIVE_DEDUP_TTL_SECONDS: seconds(60, 7 * 86400),
+    // Tencent retries for ~13 minutes (PROTOCOL.md §1): a shorter memory would count retries twice.
+    TENCENT_LIVE_DEDUP_TTL_SECONDS: seconds(900, 7 * 86400),
     TENCENT_LIVE_SESSION_MAX_AGE_SECONDS: seconds(60, 30 * 86400),
     TENCENT_LIVE_SERIES_GRACE_SECONDS: seconds(0, 86400),
     TENCENT_LIVE_SERIES_IDLE_SECONDS: seconds(60, 30 * 86400),
     TENCENT_LIVE_MAX_TRACKED_STREAMS: { type: 'integer', minimum: 1, maximum: 10_000_000 },
     TENCENT_LIVE_BODY_LIMIT_BYTES: { type: 'integer', minimum: 1024, maximum: 16 * 1024 * 1024 },
+    TENCENT_LIVE_MAX_SESSIONS: { type: 'integer', minimum: 1, maximum: 100_000_000 },
+    TENCENT_LIVE_DOMAINS: { type: 'string', pattern: '^([^,\\s]+(,[^,\\s]+)*)?$' },
+    TENCENT_LIVE_UNSIGNED_EVENT_TYPES: { type: 'string', pattern: '^([0-9]{1,6}(,[0-9]{1,6})*)?$' },
     TENCENT_LIVE_SHUTDOWN_TIMEOUT_SECONDS: seconds(1, 600),
   },
 };
@@ -152,6 +172,12 @@ function hint(name: string): string {
   if (name === 'TENCENT_LIVE_CALLBACK_KEYS') return 'comma-separated keys of letters, digits, - and _';
   if (name === 'TENCENT_LIVE_STORE') return 'sqlite:<path> or redis://host:port';
   return 'see the README';
+}
+
+function list(value: string | number): string[] {
+  return String(value)
+    .split(',')
+    .filter((item) => item.length > 0);
 }
 
 function listen(value: string, name: string): ListenAddress {
@@ -193,9 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     throw new ConfigError(`invalid configuration:\n  ${messages.join('\n  ')}`);
   }
   const v = input as Record<EnvVarName, string | number>;
-  const keys = String(v.TENCENT_LIVE_CALLBACK_KEYS)
-    .split(',')
-    .filter((key) => key.length > 0);
+  const keys = list(v.TENCENT_LIVE_CALLBACK_KEYS);
   const allowUnsigned = v.TENCENT_LIVE_ALLOW_UNSIGNED === 'true';
   if (keys.length === 0 && !allowUnsigned) {
     throw new ConfigError(
@@ -242,6 +266,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     seriesIdleSeconds: Number(v.TENCENT_LIVE_SERIES_IDLE_SECONDS),
     maxTrackedStreams: Number(v.TENCENT_LIVE_MAX_TRACKED_STREAMS),
     bodyLimitBytes: Number(v.TENCENT_LIVE_BODY_LIMIT_BYTES),
+    maxSessions: Number(v.TENCENT_LIVE_MAX_SESSIONS),
+    domains: Object.freeze(list(v.TENCENT_LIVE_DOMAINS)),
+    unsignedEventTypes: Object.freeze(list(v.TENCENT_LIVE_UNSIGNED_EVENT_TYPES).map(Number)),
     shutdownTimeoutSeconds: Number(v.TENCENT_LIVE_SHUTDOWN_TIMEOUT_SECONDS),
   });
 }

@@ -9,6 +9,12 @@ import { openStore } from './state/open-store.js';
 /** How often sessions expire, per-stream series are swept and expired de-duplication keys are purged. */
 const SWEEP_INTERVAL_MS = 10_000;
 
+/** Start-up failures go to stderr whatever the log level, naming the variable to fix; exit code 2. */
+function fail(message: string): never {
+  process.stderr.write(`tencent-live-exporter: ${message}\n`);
+  process.exit(2);
+}
+
 function listen(server: Server, address: ListenAddress): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -27,20 +33,23 @@ async function main(): Promise<void> {
     config = loadConfig(process.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`tencent-live-exporter: ${error.message}\n`);
-    process.exit(2);
+    fail(error.message);
   }
   const log = createLogger(config.logLevel);
   let store;
   try {
     store = openStore(config.store);
   } catch (error) {
-    process.stderr.write(`tencent-live-exporter: ${(error as Error).message}\n`);
-    process.exit(2);
+    fail((error as Error).message);
   }
   const app = createApp({ config, store, log, processMetrics: true });
   const started = performance.now();
-  const sessions = await app.receiver.load();
+  let sessions: number;
+  try {
+    sessions = await app.receiver.load();
+  } catch (error) {
+    fail(`TENCENT_LIVE_STORE: cannot load state from ${config.store.kind}: ${(error as Error).message}`);
+  }
   log.info({ sessions, ms: Math.round(performance.now() - started) }, 'state loaded');
 
   const callbackServer = createServer(app.callback.callback());
@@ -50,15 +59,16 @@ async function main(): Promise<void> {
     server.headersTimeout = 10_000;
     server.requestTimeout = 15_000;
   }
-  let callbackInfo: AddressInfo;
-  let opsInfo: AddressInfo;
-  try {
-    callbackInfo = await listen(callbackServer, config.callbackListen);
-    opsInfo = await listen(opsServer, config.metricsListen);
-  } catch (error) {
-    log.fatal({ err: error }, 'cannot listen (TENCENT_LIVE_CALLBACK_LISTEN / TENCENT_LIVE_METRICS_LISTEN)');
-    process.exit(2);
-  }
+  const listenOrFail = (server: Server, address: ListenAddress, name: string) =>
+    listen(server, address).catch((error: Error) =>
+      fail(`${name}: cannot listen on ${address.host}:${address.port}: ${error.message}`),
+    );
+  const callbackInfo = await listenOrFail(
+    callbackServer,
+    config.callbackListen,
+    'TENCENT_LIVE_CALLBACK_LISTEN',
+  );
+  const opsInfo = await listenOrFail(opsServer, config.metricsListen, 'TENCENT_LIVE_METRICS_LISTEN');
   log.info(
     {
       callback: url(callbackInfo, config.callbackPath),
@@ -70,11 +80,9 @@ async function main(): Promise<void> {
     'listening',
   );
 
-  let sweeping = false;
+  let sweeping: Promise<void> | undefined;
   const sweeper = setInterval(() => {
-    if (sweeping) return;
-    sweeping = true;
-    void app.receiver.sweep().finally(() => (sweeping = false));
+    sweeping ??= app.receiver.sweep().finally(() => (sweeping = undefined));
   }, SWEEP_INTERVAL_MS);
 
   let stopping = false;
@@ -86,12 +94,14 @@ async function main(): Promise<void> {
     clearInterval(sweeper);
     const force = setTimeout(() => {
       log.error('shutdown timed out; exiting with requests still open');
-      process.exit(1);
+      // Every answered callback is committed already; closing checkpoints the WAL.
+      void store.close().finally(() => process.exit(1));
     }, config.shutdownTimeoutSeconds * 1000);
     force.unref();
     // Stop accepting; in-flight requests finish; idle keep-alive sockets close.
     await new Promise((resolve) => callbackServer.close(resolve));
     await app.receiver.drain();
+    await sweeping;
     await new Promise((resolve) => opsServer.close(resolve));
     await store.close();
     log.info('stopped');

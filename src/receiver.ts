@@ -69,6 +69,7 @@ const REJECTION_LOG_INTERVAL_MS = 10_000;
  */
 export class Receiver {
   private readonly policy: SignaturePolicy;
+  private readonly domains: ReadonlySet<string> | undefined;
   private pending: Pending[] = [];
   private flushing: Promise<void> = Promise.resolve();
   private scheduled = false;
@@ -83,6 +84,7 @@ export class Receiver {
       clockSkewSeconds: config.clockSkewSeconds,
       maxAheadSeconds: config.signatureMaxAheadSeconds,
     };
+    this.domains = config.domains.length > 0 ? new Set(config.domains) : undefined;
   }
 
   get storeUp(): boolean {
@@ -130,8 +132,10 @@ export class Receiver {
     const nowMs = clock.now();
     if (!config.allowUnsigned) {
       // Tencent sends some kinds we do not process without t/sign (relay 314, monitor 328): acknowledge them,
-      // as nothing they say is applied. A present but wrong signature is refused whatever the kind.
-      if (!(kind === undefined && isUnsigned(payload))) {
+      // as nothing they say is applied. The operator may also accept a processed kind unsigned (the older 321
+      // format carries no t/sign, seeds 000/001/003). A present but wrong signature is refused whatever the kind.
+      const unsignedAllowed = kind === undefined || config.unsignedEventTypes.includes(eventType);
+      if (!(unsignedAllowed && isUnsigned(payload))) {
         const problem = checkSignature(payload, this.policy, Math.floor(nowMs / 1000));
         if (problem)
           return this.reject(name, problem, startedMs, problem === 'missing_signature' ? 't' : 'sign');
@@ -142,16 +146,32 @@ export class Receiver {
     if (event instanceof ValidationFailure) {
       return this.reject(name, 'invalid_payload', startedMs, event.field, event.message);
     }
-    const command: Command = {
-      dedupKey: hashKey(kind.dedupKey(event)),
-      session: kind.command(event, this.context(nowMs)),
-    };
+    const eventTimeMs = kind.eventTimeMs(event);
+    // An event from the future would win every ordering comparison (a start that no later start replaces).
+    if (eventTimeMs !== undefined && eventTimeMs > nowMs + config.signatureMaxAheadSeconds * 1000) {
+      const message = `${kind.timeField} is more than ${config.signatureMaxAheadSeconds} s in the future`;
+      return this.reject(name, 'invalid_payload', startedMs, kind.timeField, message);
+    }
+    if (this.domains && !this.domains.has(kind.domain(event)) && kind.domain(event) !== '') {
+      return this.answer(name, 'ignored', startedMs);
+    }
+    let session = kind.command(event, this.context(nowMs));
+    if (session?.op === 'start' && this.deps.sessions.size >= config.maxSessions) {
+      const live = this.deps.sessions.get(sessionKey(session.session));
+      if (!live) {
+        // Counted, but no session opened: a replayed signature must not grow memory without bound.
+        this.deps.metrics.sessionRefused();
+        session = undefined;
+      }
+    }
+    const command: Command = { dedupKey: hashKey(kind.dedupKey(event)), session };
     const outcome = await new Promise<Outcome | 'unavailable'>((done) =>
       this.enqueue({ kind, event, command, done }),
     );
     if (outcome === 'unavailable') return this.reject(name, 'store_unavailable', startedMs);
-    const eventTimeMs = kind.eventTimeMs(event);
-    const delay = eventTimeMs === undefined ? undefined : (clock.now() - eventTimeMs) / 1000;
+    // A duplicate changes no metric but its own count (and the answer time every callback has).
+    const delay =
+      eventTimeMs === undefined || outcome !== 'accepted' ? undefined : (clock.now() - eventTimeMs) / 1000;
     return this.answer(name, outcome, startedMs, delay);
   }
 
@@ -220,7 +240,13 @@ export class Receiver {
       this.scheduled = false;
       const batch = this.pending;
       this.pending = [];
-      this.flushing = this.flushing.then(() => this.flush(batch));
+      this.flushing = this.flushing
+        .then(() => this.flush(batch))
+        .catch((error: unknown) => {
+          // flush answers every item itself; this only keeps one unexpected throw from wedging the chain.
+          this.deps.log.error({ err: error }, 'flushing a batch failed');
+          for (const item of batch) item.done('unavailable');
+        });
     });
   }
 

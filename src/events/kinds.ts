@@ -23,7 +23,10 @@ export interface EventKind<E> {
    * What stays the same across Tencent's retries of one event (never `t`/`sign`: each retry is re-signed).
    */
   readonly dedupKey: (event: E) => string;
-  /** The event's own time, ms, for the delay histogram. */
+  /** The push domain the event belongs to ('' when the kind does not say). */
+  readonly domain: (event: E) => string;
+  /** The field holding the event's own time, and that time in ms (delay histogram, future check). */
+  readonly timeField: string;
   readonly eventTimeMs: (event: E) => number | undefined;
   /** The session change, decided before the store commits (may read the memory mirror). */
   readonly command: (event: E, context: ApplyContext) => SessionCommand | undefined;

@@ -23,6 +23,8 @@ export const pushStart = defineKind<PushEvent>({
   name: 'push_start',
   validate,
   dedupKey: (e) => `1\u0000${keyOf(e)}\u0000${e.sequence}`,
+  domain: (e) => e.app,
+  timeField: 'event_time',
   eventTimeMs: (e) => e.event_time * 1000,
   command: (e, { nowMs }) => ({
     op: 'start',
@@ -42,20 +44,21 @@ export const pushStop = defineKind<PushEvent>({
   name: 'push_stop',
   validate,
   dedupKey: (e) => `0\u0000${keyOf(e)}\u0000${e.sequence}`,
+  domain: (e) => e.app,
+  timeField: 'event_time',
   eventTimeMs: (e) => e.event_time * 1000,
   command: (e) => ({ op: 'stop', key: keyOf(e), sequence: e.sequence }),
   apply: (e, result, { metrics }) => {
     metrics.streamDisconnected(e.app, e.appname, e.errcode);
     const session = result.session;
     if (session?.op !== 'stop') return;
-    if (session.result === 'closed' && session.ended) {
-      const seconds =
-        e.push_duration !== undefined
-          ? e.push_duration / 1000
-          : Math.max(0, e.event_time - session.ended.startedAt);
-      metrics.pushEnded(e.app, e.appname, seconds);
-    } else if (session.result !== 'closed') {
-      metrics.disconnectUnmatched(e.app, e.appname, session.result);
+    // Tencent's own push_duration describes the push whether or not we knew its start (a quick reconnect, a
+    // session expired by age, a restart); without it, only a matched session gives a duration.
+    if (e.push_duration !== undefined) {
+      metrics.pushEnded(e.app, e.appname, e.push_duration / 1000);
+    } else if (session.ended) {
+      metrics.pushEnded(e.app, e.appname, Math.max(0, e.event_time - session.ended.startedAt));
     }
+    if (session.result !== 'closed') metrics.disconnectUnmatched(e.app, e.appname, session.result);
   },
 });

@@ -15,6 +15,8 @@ export const record = defineKind<RecordEvent>({
   name: 'record',
   validate: compile<RecordEvent>(recordSchema),
   dedupKey: (e) => `100\u0000${e.stream_id}\u0000${e.file_id}`,
+  domain: (e) => e.app,
+  timeField: 'end_time',
   eventTimeMs: (e) => (e.end_time === undefined ? undefined : e.end_time * 1000),
   command: () => undefined,
   apply: (e, _result, { metrics }) => metrics.recordingReported(e.app, e.appname),

@@ -16,6 +16,8 @@ export const snapshot = defineKind<SnapshotEvent>({
   name: 'snapshot',
   validate: compile<SnapshotEvent>(snapshotSchema),
   dedupKey: (e) => `200\u0000${e.stream_id}\u0000${e.pic_url ?? e.pic_full_url}\u0000${e.create_time}`,
+  domain: (e) => e.app,
+  timeField: 'create_time',
   eventTimeMs: (e) => e.create_time * 1000,
   command: () => undefined,
   apply: (e, _result, { metrics }) => metrics.screenshotReported(e.app, e.appname),

@@ -133,6 +133,11 @@ export class ExporterMetrics {
     help: 'Push sessions ended because no news arrived for the maximum session age.',
     registers: [this.registry],
   });
+  private readonly refused = new Counter({
+    name: 'tencent_live_sessions_refused_total',
+    help: 'Push starts that opened no session because TENCENT_LIVE_MAX_SESSIONS sessions were live.',
+    registers: [this.registry],
+  });
   private readonly storeUp = new Gauge({
     name: 'tencent_live_state_store_up',
     help: '1 when the state store answers, 0 when it fails (callbacks then get 503 and Tencent retries).',
@@ -153,6 +158,7 @@ export class ExporterMetrics {
       maxTracked: options.maxTrackedStreams,
       graceMs: options.seriesGraceMs,
       idleMs: options.seriesIdleMs,
+      isLive: (key) => sessions.get(key) !== undefined,
       onEvict: (reason: EvictionReason, count: number) => this.evictions.inc({ reason }, count),
     });
     const streams = this.streams;
@@ -219,6 +225,10 @@ export class ExporterMetrics {
 
   screenshotReported(domain: string, appName: string): void {
     this.screenshots.labels(domain, appName).inc();
+  }
+
+  sessionRefused(): void {
+    this.refused.inc();
   }
 
   sessionsExpired(count: number): void {

@@ -10,6 +10,8 @@ export interface StreamSeriesOptions {
   /** A stream with no live session and no news for this long loses its series. */
   readonly idleMs: number;
   readonly onEvict: (reason: EvictionReason, count: number) => void;
+  /** Whether the stream has a live session: a stream refused by the cap earlier is live when re-admitted. */
+  readonly isLive?: (key: string) => boolean;
 }
 
 /** One tracked stream: its label string is escaped once and reused by every scrape. */
@@ -67,7 +69,7 @@ export class StreamSeries {
     }
     entry = {
       labels: streamLabels(domain, appName, streamId),
-      live: false,
+      live: this.options.isLive?.(key) ?? false,
       endedAt: 0,
       lastSeenAt: nowMs,
       counts: undefined,

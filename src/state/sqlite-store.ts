@@ -29,6 +29,8 @@ CREATE TABLE IF NOT EXISTS seen_keys (
   expires_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS seen_keys_expires_at ON seen_keys (expires_at);
+CREATE INDEX IF NOT EXISTS sessions_last_seen_at ON sessions (last_seen_at);
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
 `;
 
 const toSession = (row: SessionRow): Session => ({
@@ -139,8 +141,11 @@ export class SqliteStore implements StateStore {
     }
   }
 
+  /** A write, not a read: a full disk or a read-only file must keep reporting the store as down. */
   async ping(): Promise<void> {
-    this.db.prepare('SELECT 1').get();
+    this.db
+      .prepare("INSERT INTO meta (k, v) VALUES ('heartbeat', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v")
+      .run(String(Date.now()));
   }
 
   async close(): Promise<void> {

@@ -5,9 +5,16 @@
  * present, non-empty, bounded and free of control characters; counts and times must be numbers.
  */
 
-const IDENTITY = { type: 'string', minLength: 1, maxLength: 256, pattern: '^[^\\u0000-\\u001f\\u007f]+$' };
+// No control characters, and no lone UTF-16 surrogates: they would render as U+FFFD, so two distinct ids
+// would become one label value (and one state key after a restart).
+const IDENTITY = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 256,
+  pattern: '^[^\\u0000-\\u001f\\u007f\\ud800-\\udfff]+$',
+};
 /** A label that may be empty (a push path can be), still bounded and free of control characters. */
-const LABEL = { type: 'string', maxLength: 256, pattern: '^[^\\u0000-\\u001f\\u007f]*$' };
+const LABEL = { type: 'string', maxLength: 256, pattern: '^[^\\u0000-\\u001f\\u007f\\ud800-\\udfff]*$' };
 const OPTIONAL_LABEL = { ...LABEL, default: '' };
 const SEQUENCE = { type: 'string', maxLength: 64, pattern: '^[0-9A-Za-z_.-]*$' };
 const UNIX_SECONDS = { type: 'integer', minimum: 0, maximum: 99_999_999_999 };
@@ -25,7 +32,8 @@ export const pushSchema = {
     sequence: { ...SEQUENCE, minLength: 1 },
     event_time: UNIX_SECONDS,
     errcode: { type: 'integer', default: 0 },
-    push_duration: { type: 'integer', minimum: 0 },
+    // ms; at most 30 days (a push longer than that is not a number Tencent sends).
+    push_duration: { type: 'integer', minimum: 0, maximum: 2_592_000_000 },
     appid: { type: 'integer' },
   },
 } as const;

@@ -34,6 +34,9 @@ describe('loadConfig defaults', () => {
       seriesIdleSeconds: 3600,
       maxTrackedStreams: 50000,
       bodyLimitBytes: 65536,
+      maxSessions: 200000,
+      domains: [],
+      unsignedEventTypes: [],
       shutdownTimeoutSeconds: 10,
     };
     assert.deepEqual(loadConfig(KEYED), expected);
@@ -72,6 +75,9 @@ describe('loadConfig defaults', () => {
       TENCENT_LIVE_SERIES_IDLE_SECONDS: '60',
       TENCENT_LIVE_MAX_TRACKED_STREAMS: '1',
       TENCENT_LIVE_BODY_LIMIT_BYTES: '1024',
+      TENCENT_LIVE_MAX_SESSIONS: '5',
+      TENCENT_LIVE_DOMAINS: 'a.example.com,b.example.com',
+      TENCENT_LIVE_UNSIGNED_EVENT_TYPES: '321,314',
       TENCENT_LIVE_SHUTDOWN_TIMEOUT_SECONDS: '600',
     });
     assert.deepEqual(config, {
@@ -90,6 +96,9 @@ describe('loadConfig defaults', () => {
       seriesIdleSeconds: 60,
       maxTrackedStreams: 1,
       bodyLimitBytes: 1024,
+      maxSessions: 5,
+      domains: ['a.example.com', 'b.example.com'],
+      unsignedEventTypes: [321, 314],
       shutdownTimeoutSeconds: 600,
     });
   });
@@ -123,12 +132,15 @@ describe('loadConfig rejects every invalid value, naming the variable', () => {
     TENCENT_LIVE_LOG_LEVEL: ['verbose', 'INFO', 'warning'],
     TENCENT_LIVE_CLOCK_SKEW_SECONDS: ['abc', '-1', '3601', '1.5', 'true'],
     TENCENT_LIVE_SIGNATURE_MAX_AHEAD_SECONDS: ['59', '604801', 'x'],
-    TENCENT_LIVE_DEDUP_TTL_SECONDS: ['59', '604801', '10m'],
+    TENCENT_LIVE_DEDUP_TTL_SECONDS: ['899', '604801', '10m'],
     TENCENT_LIVE_SESSION_MAX_AGE_SECONDS: ['59', '2592001', '1d'],
     TENCENT_LIVE_SERIES_GRACE_SECONDS: ['-1', '86401', '5.5'],
     TENCENT_LIVE_SERIES_IDLE_SECONDS: ['59', '2592001', 'never'],
     TENCENT_LIVE_MAX_TRACKED_STREAMS: ['0', '10000001', '1k'],
     TENCENT_LIVE_BODY_LIMIT_BYTES: ['1023', '16777217', '64KB'],
+    TENCENT_LIVE_MAX_SESSIONS: ['0', '100000001', 'lots'],
+    TENCENT_LIVE_DOMAINS: ['a,,b', 'a b', ',a'],
+    TENCENT_LIVE_UNSIGNED_EVENT_TYPES: ['321,x', '1234567', '321,'],
     TENCENT_LIVE_SHUTDOWN_TIMEOUT_SECONDS: ['0', '601', 'soon'],
   };
 
