@@ -77,6 +77,53 @@ test('sessions and de-duplication keys survive kill -9', async () => {
   assert.ok(!text.includes(KEY), 'the key never reaches a log line');
 });
 
+test('SIGTERM during a burst: every callback answered 200 is stored, and the process exits 0', async () => {
+  const burstEnv = { ...env, TENCENT_LIVE_STORE: `sqlite:${join(dir, 'burst.db')}` };
+  const service = await startProcess(burstEnv);
+  running.push(service);
+  const burst = Array.from({ length: 300 }, (_, i) =>
+    pushStart({
+      domain: 'burst.example.com',
+      appName: 'live',
+      streamId: `b${i}`,
+      sequence: `${i + 1}`,
+      eventTime: now,
+    }),
+  );
+  let signalled = false;
+  const statuses = await Promise.all(
+    burst.map(
+      (payload) =>
+        post(service, payload)
+          .then((status) => {
+            if (!signalled) {
+              signalled = true;
+              process.kill(service.pid, 'SIGTERM'); // while the rest are still in flight
+            }
+            return status;
+          })
+          .catch(() => 0), // refused after the listener closed: Tencent would retry
+    ),
+  );
+  assert.deepEqual(await service.exited, { code: 0, signal: null });
+  const accepted = statuses.filter((status) => status === 200).length;
+  assert.ok(accepted >= 1, 'some callbacks were answered');
+  assert.ok(
+    statuses.every((status) => status === 200 || status === 0),
+    `only 200 or refused: ${statuses}`,
+  );
+
+  const again = await startProcess(burstEnv);
+  running.push(again);
+  const m = await scrape(again);
+  assert.equal(
+    m.get('tencent_live_streams_active', { domain: 'burst.example.com', app_name: 'live' }),
+    accepted,
+  );
+  process.kill(again.pid, 'SIGTERM');
+  await again.exited;
+});
+
 test('start-up refuses a bad configuration, naming the variable', async () => {
   await assert.rejects(
     startProcess({ ...env, TENCENT_LIVE_CALLBACK_KEYS: '' }),
