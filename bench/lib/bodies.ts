@@ -1,0 +1,103 @@
+import { writeFileSync } from 'node:fs';
+import { EVENT_KINDS } from '../../src/events/table.js';
+import type { ApplyContext } from '../../src/events/kinds.js';
+import { hashKey } from '../../src/state/session.js';
+import { SqliteStore } from '../../src/state/sqlite-store.js';
+import type { Command } from '../../src/state/store.js';
+import { generateBodies } from '../../src/traffic/generator.js';
+import { pushException, pushStart, sequenceFor } from '../../src/traffic/payloads.js';
+import { normalizeTopLevel, ValidationFailure } from '../../src/validate/validate.js';
+import { signPayload } from '../../src/verify/sign.js';
+
+/**
+ * The callbacks the bench sends, all correctly signed with the bench key and pre-generated, so that the load
+ * tools only replay them: signing and serialising never compete with the service for CPU during a run.
+ */
+
+export const BENCH_KEY = 'bench-callback-key';
+/** `t` = generation time + this. The whole run takes minutes; the service accepts t up to now + 3600. */
+export const VALIDITY_SECONDS = 1800;
+
+const DOMAINS = ['live-a.example.com', 'live-b.example.com', 'live-c.example.com'];
+const APPS = ['live', 'game'];
+/** Exception kinds a tracked stream reports in the scrape scenario: the frame gaps that dominate real
+ * reports, plus one more per stream, so that every stream holds 3 `push_exceptions_total` series. */
+const THIRD_KIND = [1, 3, 15];
+
+/** The realistic mix (TrafficGenerator's default: ≈ 70 % 321 reports, 25 % starts/stops, 5 % retries). */
+export function writeScenario(file: string, count: number, streams: number, seed = 1): void {
+  const bodies = generateBodies({ key: BENCH_KEY, seed, streams, validitySeconds: VALIDITY_SECONDS }, count);
+  writeFileSync(file, `${bodies.join('\n')}\n`);
+}
+
+interface BenchStream {
+  domain: string;
+  appName: string;
+  streamId: string;
+  sequence: string;
+}
+
+/** Stream i of the scrape scenario; its identity is shared by the seeded session and its reports. */
+export function benchStream(i: number): BenchStream {
+  return {
+    domain: DOMAINS[i % DOMAINS.length]!,
+    appName: APPS[Math.floor(i / DOMAINS.length) % APPS.length]!,
+    streamId: `bench-stream-${String(i).padStart(6, '0')}`,
+    sequence: sequenceFor(`bench:${i}`),
+  };
+}
+
+/**
+ * `total` 321 reports with 3 exception kinds each, over streams 0…streams-1 in turn. Each pass over the streams
+ * moves `data_time` on by a report interval (from `firstRound`), so that every report is new to the
+ * de-duplication, as Tencent's reports every 5 s are.
+ */
+export function writeExceptionReports(file: string, total: number, streams: number, firstRound = 0): void {
+  const nowMs = Date.now();
+  const lines: string[] = [];
+  for (let j = 0; j < total; j++) {
+    const i = j % streams;
+    const round = firstRound + Math.floor(j / streams);
+    const payload = pushException({
+      ...benchStream(i),
+      dataTimeMs: nowMs - 600_000 + round * 5000,
+      exceptions: [
+        { type: 6, count: 1 + (i % 5) },
+        { type: 7, count: 1 + (i % 3) },
+        { type: THIRD_KIND[i % THIRD_KIND.length]!, count: 1 },
+      ],
+      maxDetails: 1,
+    });
+    lines.push(JSON.stringify(signPayload(payload, BENCH_KEY, nowMs / 1000, VALIDITY_SECONDS)));
+  }
+  writeFileSync(file, `${lines.join('\n')}\n`);
+}
+
+/**
+ * Puts `count` live push sessions into a SQLite store, as the service itself would have stored their push-start
+ * callbacks: the same event-kind code validates each start and derives its de-duplication key and session
+ * change, and the same store applies them in batches. Only HTTP and signatures are skipped.
+ */
+export async function seedSessions(path: string, count: number): Promise<void> {
+  const kind = EVENT_KINDS.get(1)!;
+  const nowMs = Date.now();
+  const context = { nowMs, liveSession: () => undefined } as unknown as ApplyContext;
+  const store = new SqliteStore(path);
+  try {
+    const batch = 5000;
+    for (let from = 0; from < count; from += batch) {
+      const commands: Command[] = [];
+      for (let i = from; i < Math.min(count, from + batch); i++) {
+        const payload = normalizeTopLevel({
+          ...pushStart({ ...benchStream(i), eventTime: Math.floor(nowMs / 1000) - 60 }),
+        });
+        const event = kind.validate(payload);
+        if (event instanceof ValidationFailure) throw new Error(`seed start invalid: ${event.message}`);
+        commands.push({ dedupKey: hashKey(kind.dedupKey(event)), session: kind.command(event, context) });
+      }
+      await store.apply(commands, nowMs, 1800 * 1000);
+    }
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,199 @@
+import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import type { LoadResult } from './result.js';
+
+/**
+ * A small HTTP/1.1 load client for the bench, run as its own process on the load core. Two modes:
+ * * paced (`rate` > 0): an open loop. Request i is due at start + i / rate whatever happened before, and its
+ *   latency is measured from that due time, so a stalled server cannot hide its stall by slowing the client
+ *   down (no coordinated omission). A due request waits for a free connection and that wait counts.
+ * * closed loop (`rate` = 0): every connection sends its next body as soon as the previous answer arrived; used
+ *   to seed state as fast as the service takes it.
+ * Bodies come from a file, one JSON body per line, each sent once in order from `offset`. Latencies are taken
+ * with performance.now() (sub-millisecond); the result is one JSON line on stdout.
+ */
+export interface PacedOptions {
+  readonly url: string;
+  readonly bodiesFile: string;
+  readonly offset: number;
+  /** Requests per second; 0 for a closed loop. */
+  readonly rate: number;
+  readonly connections: number;
+  /** Stop sending after this many requests… */
+  readonly count?: number;
+  /** …or after this long. */
+  readonly durationMs?: number;
+  readonly timeoutMs?: number;
+}
+
+interface Connection {
+  socket: Socket;
+  busy: boolean;
+  /** When the request in flight was due (paced) or sent (closed loop). */
+  dueAt: number;
+  pending: Buffer;
+}
+
+const HEADER_END = Buffer.from('\r\n\r\n');
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+export async function runPacedLoad(options: PacedOptions): Promise<LoadResult> {
+  const url = new URL(options.url);
+  const bodies = readFileSync(options.bodiesFile, 'utf8').split('\n').filter(Boolean);
+  const total = options.count ?? Infinity;
+  const durationMs = options.durationMs ?? Infinity;
+  if (total === Infinity && durationMs === Infinity) throw new Error('give count or durationMs');
+  const expected = Math.min(total, options.rate > 0 ? Math.ceil((options.rate * durationMs) / 1000) : total);
+  const latencies = new Float64Array(Number.isFinite(expected) ? expected + 16 : 1 << 20);
+  const statuses: Record<string, number> = {};
+  let socketErrors = 0;
+  let completed = 0;
+  let sent = 0;
+  let inFlight = 0;
+  const queue: number[] = [];
+  const head = `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\n`;
+
+  const start = performance.now();
+  const deadline = start + durationMs;
+  const exhausted = () => sent >= total || performance.now() >= deadline;
+  /** Paced: every due request has been queued. Closed loop: no more requests will be sent. */
+  let scheduledAll = false;
+  const idle = () => inFlight === 0 && queue.length === 0 && (scheduledAll || exhausted());
+  let finish: () => void = () => {};
+  const done = new Promise<void>((resolve) => (finish = resolve));
+
+  const send = (conn: Connection, dueAt: number) => {
+    const body = bodies[(options.offset + sent) % bodies.length]!;
+    sent++;
+    inFlight++;
+    conn.busy = true;
+    conn.dueAt = dueAt;
+    conn.socket.write(`${head}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  };
+
+  const next = (conn: Connection) => {
+    if (options.rate > 0) {
+      const dueAt = queue.shift();
+      if (dueAt !== undefined) return send(conn, dueAt);
+    } else if (!exhausted()) {
+      return send(conn, performance.now());
+    }
+    if (idle() && (options.rate === 0 || scheduledAll)) finish();
+  };
+
+  const complete = (conn: Connection, status: number) => {
+    const now = performance.now();
+    if (completed < latencies.length) latencies[completed] = now - conn.dueAt;
+    completed++;
+    inFlight--;
+    conn.busy = false;
+    statuses[status] = (statuses[status] ?? 0) + 1;
+    next(conn);
+  };
+
+  const onData = (conn: Connection, chunk: Buffer) => {
+    conn.pending = conn.pending.length === 0 ? chunk : Buffer.concat([conn.pending, chunk]);
+    for (;;) {
+      const end = conn.pending.indexOf(HEADER_END);
+      if (end < 0) return;
+      const header = conn.pending.toString('latin1', 0, end);
+      const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(header)?.[1] ?? 0);
+      if (conn.pending.length < end + 4 + length) return;
+      conn.pending = conn.pending.subarray(end + 4 + length);
+      complete(conn, Number(header.slice(9, 12)));
+    }
+  };
+
+  const open = (): Promise<Connection> =>
+    new Promise((resolve, reject) => {
+      const socket = connect(Number(url.port), url.hostname);
+      const conn: Connection = { socket, busy: false, dueAt: 0, pending: Buffer.alloc(0) };
+      socket.setNoDelay(true);
+      socket.once('connect', () => resolve(conn));
+      socket.once('error', reject);
+      socket.on('data', (chunk: Buffer) => onData(conn, chunk));
+      socket.on('close', () => {
+        if (conn.busy) {
+          socketErrors++;
+          inFlight--;
+          conn.busy = false;
+        }
+        const index = connections.indexOf(conn);
+        if (index >= 0) connections.splice(index, 1);
+        if (!exhausted()) void open().then((fresh) => (connections.push(fresh), next(fresh)));
+        else if (idle()) finish();
+      });
+    });
+
+  const connections: Connection[] = [];
+  for (let i = 0; i < options.connections; i++) connections.push(await open());
+  for (const conn of connections) conn.socket.on('error', () => undefined);
+
+  if (options.rate > 0) {
+    const interval = 1000 / options.rate;
+    let scheduled = 0;
+    const pump = () => {
+      const now = performance.now();
+      while (scheduled < total && start + scheduled * interval <= Math.min(now, deadline)) {
+        queue.push(start + scheduled * interval);
+        scheduled++;
+      }
+      for (const conn of connections) {
+        if (queue.length === 0) break;
+        if (!conn.busy) next(conn);
+      }
+      const due = start + scheduled * interval;
+      if (scheduled < total && due < deadline) {
+        setTimeout(pump, Math.max(0, due - performance.now()));
+      } else {
+        scheduledAll = true;
+        if (idle()) finish();
+      }
+    };
+    pump();
+  } else {
+    for (const conn of connections) next(conn);
+  }
+
+  // A server that stops answering must not hang the bench: give up this long after the last due request.
+  const limit = Number.isFinite(durationMs) ? durationMs + (options.timeoutMs ?? 10_000) : 600_000;
+  const timeout = setTimeout(() => finish(), limit);
+  await done;
+  clearTimeout(timeout);
+  const seconds = (performance.now() - start) / 1000;
+  for (const conn of connections) conn.socket.destroy();
+  const measured = latencies.subarray(0, Math.min(completed, latencies.length)).sort();
+  const non2xx = Object.entries(statuses)
+    .filter(([status]) => !status.startsWith('2'))
+    .reduce((sum, [, n]) => sum + n, 0);
+  return {
+    requests: completed,
+    seconds,
+    rate: completed / seconds,
+    // Unanswered requests (still in flight at the time limit) count as errors.
+    errors: socketErrors + non2xx + inFlight,
+    statuses,
+    latencyMs: {
+      p50: percentile(measured, 50),
+      p99: percentile(measured, 99),
+      p999: percentile(measured, 99.9),
+      max: measured.length ? measured[measured.length - 1]! : 0,
+    },
+    consumed: sent,
+  };
+}
+
+// Run as a process: options as JSON in BENCH_LOAD, the result as one JSON line.
+if (process.env['BENCH_LOAD']) {
+  runPacedLoad(JSON.parse(process.env['BENCH_LOAD']) as PacedOptions).then(
+    (result) => process.stdout.write(`${JSON.stringify(result)}\n`),
+    (error: unknown) => {
+      process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}
