@@ -17,7 +17,7 @@ export function createOpsApp({ metrics, ready }: OpsAppOptions): Koa {
   router.get('/metrics', (ctx) => {
     ctx.type = metrics.contentType;
     // Streamed in chunks: rendering 100 000 streams must not hold the event loop or one giant string.
-    ctx.body = Readable.from(metrics.render(), { objectMode: false });
+    ctx.body = Readable.from(metrics.renderBytes(), { objectMode: false });
   });
   router.get('/-/healthy', (ctx) => {
     ctx.body = 'OK\n';

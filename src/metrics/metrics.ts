@@ -256,6 +256,12 @@ export class ExporterMetrics {
     yield* this.streams.render();
   }
 
+  /** The same as UTF-8 chunks, as the socket takes them: the per-stream families are never strings. */
+  async *renderBytes(): AsyncGenerator<Buffer> {
+    yield Buffer.from(await this.registry.metrics());
+    yield* this.streams.renderBytes();
+  }
+
   get contentType(): string {
     return this.registry.contentType;
   }

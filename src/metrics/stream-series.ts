@@ -14,23 +14,29 @@ export interface StreamSeriesOptions {
   readonly isLive?: (key: string) => boolean;
 }
 
-/** One tracked stream: its label string is escaped once and reused by every scrape. */
-interface Tracked {
-  readonly labels: string;
-  live: boolean;
-  endedAt: number;
-  lastSeenAt: number;
-  /** Push exceptions by EXCEPTION_NAMES index; allocated on the first report. */
-  counts: Float64Array | undefined;
-}
-
 const UP = 'tencent_live_stream_up';
 const EXCEPTIONS = 'tencent_live_push_exceptions_total';
-const HEADER_UP = `# HELP ${UP} 1 while a push session of the stream is live, 0 during the grace period after it ended.\n# TYPE ${UP} gauge\n`;
-const HEADER_EXCEPTIONS = `# HELP ${EXCEPTIONS} Push exceptions reported by Tencent (sum of abnormal_event count), per stream and kind.\n# TYPE ${EXCEPTIONS} counter\n`;
-const EXCEPTION_SUFFIX = EXCEPTION_NAMES.map((name) => `,exception="${name}"} `);
-/** Streams rendered per chunk; the renderer yields to the event loop between chunks. */
-const CHUNK = 2000;
+const HEADER_UP = Buffer.from(
+  `# HELP ${UP} 1 while a push session of the stream is live, 0 during the grace period after it ended.\n# TYPE ${UP} gauge\n`,
+);
+const HEADER_EXCEPTIONS = Buffer.from(
+  `# HELP ${EXCEPTIONS} Push exceptions reported by Tencent (sum of abnormal_event count), per stream and kind.\n# TYPE ${EXCEPTIONS} counter\n`,
+);
+const UP_PREFIX = Buffer.from(`${UP}{`);
+const UP_1 = Buffer.from('} 1\n');
+const UP_0 = Buffer.from('} 0\n');
+const EXCEPTIONS_PREFIX = Buffer.from(`${EXCEPTIONS}{`);
+const EXCEPTION_SUFFIX = EXCEPTION_NAMES.map((name) => Buffer.from(`,exception="${name}"} `));
+const KINDS = EXCEPTION_NAMES.length;
+/** A chunk is handed to the socket once it holds this many bytes; the renderer then yields to the event loop. */
+const CHUNK_BYTES = 64 * 1024;
+/** The longest value `writeValue` writes (String() of a double). */
+const MAX_VALUE_BYTES = 32;
+
+const LIVE = 1;
+const ENDED = 2;
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 function escapeLabel(value: string): string {
   return value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
@@ -40,59 +46,151 @@ export function streamLabels(domain: string, appName: string, streamId: string):
   return `domain="${escapeLabel(domain)}",app_name="${escapeLabel(appName)}",stream_id="${escapeLabel(streamId)}"`;
 }
 
+/** Copies `source` into `out` at `at`; short constants byte by byte (cheaper than a call into C++). */
+function put(out: Buffer, at: number, source: Buffer, from = 0, length = source.length): number {
+  if (length > 16) return at + source.copy(out, at, from, from + length);
+  for (let i = 0; i < length; i++) out[at + i] = source[from + i]!;
+  return at + length;
+}
+
+/** A sample value as the text format (and prom-client) writes it: digits for integers, else String(). */
+function writeValue(out: Buffer, at: number, value: number): number {
+  if (Number.isSafeInteger(value) && value >= 0) {
+    let digits = 1;
+    for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+    for (let i = digits - 1, rest = value; i >= 0; i--, rest = Math.floor(rest / 10)) {
+      out[at + i] = 48 + (rest % 10);
+    }
+    return at + digits;
+  }
+  return at + out.write(String(value), at, 'latin1');
+}
+
 /**
  * The per-stream families `tencent_live_stream_up` and `tencent_live_push_exceptions_total`, kept out of
  * prom-client: 100 000 streams × several kinds is ~400 000 series, which prom-client's generic rendering
- * cannot serve within a scrape budget without blocking the event loop. Entries are compact, their label
- * strings cached, and rendering yields between chunks. Series are bounded: removed a grace period after
- * their stream ended, dropped when idle, and capped.
+ * cannot serve within a scrape budget without blocking the event loop. Series are bounded: removed a grace
+ * period after their stream ended, dropped when idle, and capped.
+ *
+ * State is kept compact, in slots of typed arrays rather than an object per stream, and each stream's label
+ * set is escaped and UTF-8 encoded once into a shared byte arena. A scrape then only copies bytes into
+ * ~64 KiB buffers and yields to the event loop between them: no per-line string building, no re-encoding, and
+ * little for the garbage collector (docs/performance.md has the measurements).
  */
 export class StreamSeries {
-  private readonly streams = new Map<string, Tracked>();
+  /** Stream key → slot. */
+  private readonly slots = new Map<string, number>();
+  /** Slot → stream key (undefined: free), for sweeping. */
+  private keys: (string | undefined)[] = [];
+  private readonly free: number[] = [];
+  private state = new Uint8Array(0);
+  private endedAt = new Float64Array(0);
+  private lastSeenAt = new Float64Array(0);
+  /** Push exceptions by slot × EXCEPTION_NAMES index. */
+  private counts = new Float64Array(0);
+  private hasCounts = new Uint8Array(0);
+  private labelStart = new Uint32Array(0);
+  private labelLength = new Uint32Array(0);
+  /**
+   * Per stream `tencent_live_push_exceptions_total{domain="…",app_name="…",stream_id="…"`, escaped, UTF-8, back
+   * to back: an exception line starts with one copy of it, a stream_up line copies it without the metric name.
+   */
+  private arena = Buffer.alloc(0);
+  private arenaUsed = 0;
+  /** Bytes of the arena that belong to dropped streams (reclaimed by compaction during a sweep). */
+  private arenaDropped = 0;
 
   constructor(private readonly options: StreamSeriesOptions) {}
 
   get size(): number {
-    return this.streams.size;
+    return this.slots.size;
   }
 
   get limit(): number {
     return this.options.maxTracked;
   }
 
+  private grow(): void {
+    const capacity = Math.max(64, this.keys.length * 2);
+    const copy = <T extends Uint8Array | Uint32Array | Float64Array>(
+      from: T,
+      make: (n: number) => T,
+      per = 1,
+    ) => {
+      const to = make(capacity * per);
+      to.set(from);
+      return to;
+    };
+    this.state = copy(this.state, (n) => new Uint8Array(n));
+    this.hasCounts = copy(this.hasCounts, (n) => new Uint8Array(n));
+    this.endedAt = copy(this.endedAt, (n) => new Float64Array(n));
+    this.lastSeenAt = copy(this.lastSeenAt, (n) => new Float64Array(n));
+    this.counts = copy(this.counts, (n) => new Float64Array(n), KINDS);
+    this.labelStart = copy(this.labelStart, (n) => new Uint32Array(n));
+    this.labelLength = copy(this.labelLength, (n) => new Uint32Array(n));
+    for (let slot = capacity - 1; slot >= this.keys.length; slot--) this.free.push(slot);
+    this.keys.length = capacity;
+  }
+
+  private storeLabels(slot: number, labels: string): void {
+    const length = EXCEPTIONS_PREFIX.length + Buffer.byteLength(labels);
+    if (this.arenaUsed + length > this.arena.length) {
+      const grown = Buffer.allocUnsafe(Math.max(64 * 1024, (this.arenaUsed + length) * 2));
+      this.arena.copy(grown, 0, 0, this.arenaUsed);
+      this.arena = grown;
+    }
+    EXCEPTIONS_PREFIX.copy(this.arena, this.arenaUsed);
+    this.arena.write(labels, this.arenaUsed + EXCEPTIONS_PREFIX.length, 'utf8');
+    this.labelStart[slot] = this.arenaUsed;
+    this.labelLength[slot] = length;
+    this.arenaUsed += length;
+  }
+
   private track(key: string, domain: string, appName: string, streamId: string, nowMs: number) {
-    let entry = this.streams.get(key);
-    if (entry) return entry;
-    if (this.streams.size >= this.options.maxTracked) {
+    const known = this.slots.get(key);
+    if (known !== undefined) return known;
+    if (this.slots.size >= this.options.maxTracked) {
       this.options.onEvict('overflow', 1);
       return undefined;
     }
-    entry = {
-      labels: streamLabels(domain, appName, streamId),
-      live: this.options.isLive?.(key) ?? false,
-      endedAt: 0,
-      lastSeenAt: nowMs,
-      counts: undefined,
-    };
-    this.streams.set(key, entry);
-    return entry;
+    if (this.free.length === 0) this.grow();
+    const slot = this.free.pop()!;
+    this.slots.set(key, slot);
+    this.keys[slot] = key;
+    this.state[slot] = this.options.isLive?.(key) ? LIVE : 0;
+    this.endedAt[slot] = 0;
+    this.lastSeenAt[slot] = nowMs;
+    this.hasCounts[slot] = 0;
+    this.counts.fill(0, slot * KINDS, (slot + 1) * KINDS);
+    this.storeLabels(slot, streamLabels(domain, appName, streamId));
+    return slot;
+  }
+
+  private drop(slot: number): void {
+    this.slots.delete(this.keys[slot]!);
+    this.keys[slot] = undefined;
+    this.state[slot] = 0;
+    this.hasCounts[slot] = 0;
+    this.arenaDropped += this.labelLength[slot]!;
+    this.labelLength[slot] = 0;
+    this.free.push(slot);
   }
 
   /** A push session of the stream is live. */
   live(key: string, domain: string, appName: string, streamId: string, nowMs: number): void {
-    const entry = this.track(key, domain, appName, streamId, nowMs);
-    if (!entry) return;
-    entry.live = true;
-    entry.endedAt = 0;
-    entry.lastSeenAt = nowMs;
+    const slot = this.track(key, domain, appName, streamId, nowMs);
+    if (slot === undefined) return;
+    this.state[slot] = LIVE;
+    this.endedAt[slot] = 0;
+    this.lastSeenAt[slot] = nowMs;
   }
 
   /** The stream's session ended: its series go after the grace period. */
   ended(key: string, nowMs: number): void {
-    const entry = this.streams.get(key);
-    if (!entry) return;
-    entry.live = false;
-    entry.endedAt = nowMs;
+    const slot = this.slots.get(key);
+    if (slot === undefined) return;
+    this.state[slot] = ENDED;
+    this.endedAt[slot] = nowMs;
   }
 
   addExceptions(
@@ -103,64 +201,116 @@ export class StreamSeries {
     counts: readonly { readonly index: number; readonly count: number }[],
     nowMs: number,
   ): void {
-    const entry = this.track(key, domain, appName, streamId, nowMs);
-    if (!entry) return;
-    entry.lastSeenAt = nowMs;
-    const target = (entry.counts ??= new Float64Array(EXCEPTION_NAMES.length));
-    for (const { index, count } of counts) target[index] = (target[index] ?? 0) + count;
+    const slot = this.track(key, domain, appName, streamId, nowMs);
+    if (slot === undefined) return;
+    this.lastSeenAt[slot] = nowMs;
+    const base = slot * KINDS;
+    for (const { index, count } of counts) this.counts[base + index] = this.counts[base + index]! + count;
+    this.hasCounts[slot] = 1;
   }
 
   /** Drops the series of streams that ended more than the grace period ago, or went idle. */
   sweep(nowMs: number): void {
     let ended = 0;
     let idle = 0;
-    for (const [key, entry] of this.streams) {
-      if (entry.live) continue;
-      if (entry.endedAt > 0) {
-        if (nowMs - Math.max(entry.endedAt, entry.lastSeenAt) >= this.options.graceMs) {
-          this.streams.delete(key);
+    for (let slot = 0; slot < this.keys.length; slot++) {
+      if (this.keys[slot] === undefined) continue;
+      const state = this.state[slot]!;
+      if (state & LIVE) continue;
+      if (state & ENDED) {
+        if (nowMs - Math.max(this.endedAt[slot]!, this.lastSeenAt[slot]!) >= this.options.graceMs) {
+          this.drop(slot);
           ended++;
         }
-      } else if (nowMs - entry.lastSeenAt >= this.options.idleMs) {
-        this.streams.delete(key);
+      } else if (nowMs - this.lastSeenAt[slot]! >= this.options.idleMs) {
+        this.drop(slot);
         idle++;
       }
     }
+    if (this.arenaDropped > 64 * 1024 && this.arenaDropped > this.arenaUsed / 2) this.compact();
     if (ended > 0) this.options.onEvict('ended', ended);
     if (idle > 0) this.options.onEvict('idle', idle);
   }
 
-  /** The two families in the Prometheus text format, in chunks; yields to the event loop between chunks. */
-  async *render(): AsyncGenerator<string> {
-    // A stream known only from exception reports (its start came before we ran) has no stream_up: we do not
-    // know that it is live.
-    yield* this.renderFamily(HEADER_UP, (entry) =>
-      entry.live || entry.endedAt > 0 ? `${UP}{${entry.labels}} ${entry.live ? 1 : 0}\n` : '',
-    );
-    yield* this.renderFamily(HEADER_EXCEPTIONS, (entry) => {
-      const counts = entry.counts;
-      if (!counts) return '';
-      let out = '';
-      for (let i = 0; i < counts.length; i++) {
-        const n = counts[i]!;
-        if (n > 0) out += `${EXCEPTIONS}{${entry.labels}${EXCEPTION_SUFFIX[i]}${n}\n`;
-      }
-      return out;
-    });
+  /** Moves the label sets of tracked streams together, dropping those of streams that went. */
+  private compact(): void {
+    const next = Buffer.allocUnsafe(Math.max(64 * 1024, (this.arenaUsed - this.arenaDropped) * 2));
+    let used = 0;
+    for (let slot = 0; slot < this.keys.length; slot++) {
+      if (this.keys[slot] === undefined) continue;
+      const start = this.labelStart[slot]!;
+      const length = this.labelLength[slot]!;
+      this.arena.copy(next, used, start, start + length);
+      this.labelStart[slot] = used;
+      used += length;
+    }
+    this.arena = next;
+    this.arenaUsed = used;
+    this.arenaDropped = 0;
   }
 
-  private async *renderFamily(header: string, line: (entry: Tracked) => string): AsyncGenerator<string> {
-    let out = header;
-    let inChunk = 0;
-    for (const entry of this.streams.values()) {
-      out += line(entry);
-      if (++inChunk === CHUNK) {
-        yield out;
-        out = '';
-        inChunk = 0;
-        await new Promise((resolve) => setImmediate(resolve));
+  /** The two families in the Prometheus text format, as strings (see renderBytes). */
+  async *render(): AsyncGenerator<string> {
+    for await (const chunk of this.renderBytes()) yield chunk.toString('utf8');
+  }
+
+  /**
+   * The two families in the Prometheus text format, UTF-8, in chunks that end at a line end; yields to the event
+   * loop between chunks. Streams tracked or dropped meanwhile may or may not appear in this scrape.
+   */
+  async *renderBytes(): AsyncGenerator<Buffer> {
+    // A stream known only from exception reports (its start came before we ran) has no stream_up: we do not
+    // know that it is live.
+    let out = Buffer.allocUnsafe(CHUNK_BYTES * 2);
+    let at = put(out, 0, HEADER_UP);
+    for (let slot = 0; slot < this.keys.length; slot++) {
+      const state = this.state[slot]!;
+      if (this.keys[slot] === undefined || state === 0) continue;
+      const length = this.labelLength[slot]! - EXCEPTIONS_PREFIX.length;
+      if (at + UP_PREFIX.length + length + UP_1.length > out.length) {
+        yield out.subarray(0, at);
+        await nextTurn();
+        out = Buffer.allocUnsafe(Math.max(CHUNK_BYTES * 2, length * 2));
+        at = 0;
+      }
+      at = put(out, at, UP_PREFIX);
+      at = put(out, at, this.arena, this.labelStart[slot]! + EXCEPTIONS_PREFIX.length, length);
+      at = put(out, at, state & LIVE ? UP_1 : UP_0);
+      if (at >= CHUNK_BYTES) {
+        yield out.subarray(0, at);
+        await nextTurn();
+        out = Buffer.allocUnsafe(CHUNK_BYTES * 2);
+        at = 0;
       }
     }
-    if (out) yield out;
+    at = put(out, at, HEADER_EXCEPTIONS);
+    const longest = Math.max(...EXCEPTION_SUFFIX.map((s) => s.length)) + MAX_VALUE_BYTES + 1;
+    for (let slot = 0; slot < this.keys.length; slot++) {
+      if (this.keys[slot] === undefined || this.hasCounts[slot] === 0) continue;
+      const length = this.labelLength[slot]!;
+      if (at + KINDS * (longest + length) > out.length) {
+        yield out.subarray(0, at);
+        await nextTurn();
+        out = Buffer.allocUnsafe(Math.max(CHUNK_BYTES * 2, KINDS * (longest + length)));
+        at = 0;
+      }
+      const start = this.labelStart[slot]!;
+      const base = slot * KINDS;
+      for (let kind = 0; kind < KINDS; kind++) {
+        const n = this.counts[base + kind]!;
+        if (!(n > 0)) continue;
+        at = put(out, at, this.arena, start, length);
+        at = put(out, at, EXCEPTION_SUFFIX[kind]!);
+        at = writeValue(out, at, n);
+        out[at++] = 10;
+      }
+      if (at >= CHUNK_BYTES) {
+        yield out.subarray(0, at);
+        await nextTurn();
+        out = Buffer.allocUnsafe(CHUNK_BYTES * 2);
+        at = 0;
+      }
+    }
+    if (at > 0) yield out.subarray(0, at);
   }
 }
