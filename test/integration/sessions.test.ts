@@ -7,6 +7,13 @@ const NOW_S = T0 / 1000;
 const D = 'push.example.com';
 const A = 'live';
 const labels = { domain: D, app_name: A };
+const alphaStart = pushStart({
+  domain: D,
+  appName: A,
+  streamId: 'alpha',
+  sequence: '1000000000000000001',
+  eventTime: NOW_S,
+});
 
 describe('push sessions through HTTP', () => {
   let svc: TestService;
@@ -16,15 +23,7 @@ describe('push sessions through HTTP', () => {
   after(() => svc.close());
 
   test('a start opens a session: counted once, active, stream_up 1', async () => {
-    const reply = await svc.postSigned(
-      pushStart({
-        domain: D,
-        appName: A,
-        streamId: 'alpha',
-        sequence: '1000000000000000001',
-        eventTime: NOW_S,
-      }),
-    );
+    const reply = await svc.postSigned(alphaStart);
     assert.deepEqual(reply, { status: 200, body: { code: 0 } });
     const m = await svc.scrape();
     assert.equal(m.get('tencent_live_stream_starts_total', labels), 1);
@@ -36,15 +35,7 @@ describe('push sessions through HTTP', () => {
   test('a retry of the same start, re-signed later, is a duplicate and changes no other metric', async () => {
     const before = await svc.scrape();
     svc.clock.advance(60_000); // Tencent retries a minute later with a fresh t and sign
-    const reply = await svc.postSigned(
-      pushStart({
-        domain: D,
-        appName: A,
-        streamId: 'alpha',
-        sequence: '1000000000000000001',
-        eventTime: NOW_S,
-      }),
-    );
+    const reply = await svc.postSigned(alphaStart);
     assert.deepEqual(reply, { status: 200, body: { code: 0 } });
     const m = await svc.scrape();
     assert.equal(m.get('tencent_live_callbacks_total', { event: 'push_start', outcome: 'duplicate' }), 1);
