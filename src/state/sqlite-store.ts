@@ -1,5 +1,7 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { endMarkerKey, sessionKey, transition, type Session } from './session.js';
 import type { Command, CommandResult, StateStore } from './store.js';
@@ -45,10 +47,60 @@ const toSession = (row: SessionRow): Session => ({
 /** How many expired keys one purge statement deletes, so that a purge never blocks the loop for long. */
 const PURGE_CHUNK = 5000;
 
+/** How often the checkpointer copies committed WAL frames into the database file. */
+const CHECKPOINT_EVERY_MS = 250;
+/** WAL frames (pages) beyond which commits pause, so that the WAL can start over (64 MiB of 4 KiB pages). */
+const WAL_RESTART_FRAMES = 16_384;
+/** A pause never lasts longer than this, whatever the checkpointer does. */
+const MAX_PAUSE_MS = 2000;
+
+/**
+ * The checkpointer thread, with its own connection to the same file. A checkpoint copies WAL frames into the
+ * database and, with synchronous=NORMAL, fsyncs the WAL before and the database after: done on the event loop
+ * (SQLite's automatic checkpoint, every 1000 pages) those waits stalled callbacks and cost a quarter of the
+ * throughput (docs/performance.md). PASSIVE never waits for the writer. Plain CommonJS, run with `eval`, so that
+ * the thread needs nothing but the driver.
+ */
+const CHECKPOINTER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.path);
+db.pragma('busy_timeout = 2000');
+db.pragma('synchronous = NORMAL');
+const checkpoint = (type) => {
+  try {
+    const [result] = db.pragma('wal_checkpoint(PASSIVE)');
+    parentPort.postMessage({ type, log: result.log, checkpointed: result.checkpointed });
+  } catch (error) {
+    parentPort.postMessage({ type, failed: String(error) });
+  }
+};
+const timer = setInterval(() => checkpoint('checkpointed'), workerData.everyMs);
+parentPort.on('message', (message) => {
+  if (message === 'restart') return checkpoint('restartable');
+  clearInterval(timer);
+  db.close();
+  parentPort.close();
+});
+`;
+
+interface CheckpointReport {
+  type: 'checkpointed' | 'restartable';
+  log?: number;
+  checkpointed?: number;
+  failed?: string;
+}
+
 /**
  * The embedded store: one SQLite file in WAL mode. `synchronous=NORMAL` makes every committed batch survive a
  * crash or `kill -9` of the process (only a power loss may drop the last transactions), at a fraction of the
  * cost of FULL. better-sqlite3 is synchronous: one batch is one short transaction on the event loop.
+ *
+ * Checkpoints run on a thread of their own (see CHECKPOINTER). Under steady writes the WAL would then grow
+ * forever, as SQLite only starts it over when a write finds every frame checkpointed: once it holds
+ * WAL_RESTART_FRAMES, commits pause (the event loop does not; callbacks wait for their batch) until the
+ * checkpointer caught up, and the next commit starts the WAL over. Should the thread fail, SQLite's own
+ * automatic checkpoints take over again.
  */
 export class SqliteStore implements StateStore {
   readonly name = 'sqlite' as const;
@@ -64,6 +116,9 @@ export class SqliteStore implements StateStore {
     nowMs: number,
     ttlMs: number,
   ) => CommandResult[];
+  private checkpointer: Worker | undefined;
+  /** Set while commits wait for the checkpointer, so that the WAL can start over. */
+  private paused: { promise: Promise<void>; resume: () => void } | undefined;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -93,6 +148,53 @@ export class SqliteStore implements StateStore {
     this.applyBatch = this.db.transaction((commands, nowMs, ttlMs) =>
       commands.map((command: Command) => this.applyOne(command, nowMs, nowMs + ttlMs)),
     );
+    if (path !== ':memory:') this.startCheckpointer(path);
+  }
+
+  private startCheckpointer(path: string): void {
+    const worker = new Worker(CHECKPOINTER, {
+      eval: true,
+      workerData: {
+        path,
+        driver: createRequire(import.meta.url).resolve('better-sqlite3'),
+        everyMs: CHECKPOINT_EVERY_MS,
+      },
+    });
+    worker.unref();
+    worker.on('message', (report: CheckpointReport) => {
+      if (report.type === 'restartable') this.resume();
+      else if ((report.log ?? 0) >= WAL_RESTART_FRAMES && !this.paused) this.pause(worker);
+    });
+    const fallBack = () => {
+      if (this.checkpointer !== worker) return;
+      this.checkpointer = undefined;
+      this.resume();
+      if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+    };
+    worker.on('error', fallBack);
+    worker.on('exit', fallBack);
+    this.db.pragma('wal_autocheckpoint = 0');
+    this.checkpointer = worker;
+  }
+
+  private pause(worker: Worker): void {
+    let resume = () => {};
+    const promise = new Promise<void>((resolve) => (resume = resolve));
+    const timer = setTimeout(() => this.resume(), MAX_PAUSE_MS);
+    this.paused = {
+      promise,
+      resume: () => {
+        clearTimeout(timer);
+        resume();
+      },
+    };
+    worker.postMessage('restart');
+  }
+
+  private resume(): void {
+    const paused = this.paused;
+    this.paused = undefined;
+    paused?.resume();
   }
 
   private applyOne(command: Command, nowMs: number, expiresAt: number): CommandResult {
@@ -118,6 +220,7 @@ export class SqliteStore implements StateStore {
   }
 
   async apply(commands: readonly Command[], nowMs: number, keyTtlMs: number): Promise<CommandResult[]> {
+    if (this.paused) await this.paused.promise;
     return this.applyBatch(commands, nowMs, keyTtlMs);
   }
 
@@ -149,6 +252,17 @@ export class SqliteStore implements StateStore {
   }
 
   async close(): Promise<void> {
+    const worker = this.checkpointer;
+    this.checkpointer = undefined;
+    this.resume();
+    if (worker) {
+      // Its connection closes first, so that ours, the last one, checkpoints everything and removes the WAL.
+      const exited = new Promise((resolve) => worker.once('exit', resolve));
+      worker.postMessage('close');
+      const timer = setTimeout(() => void worker.terminate(), MAX_PAUSE_MS);
+      await exited;
+      clearTimeout(timer);
+    }
     if (this.db.open) this.db.close();
   }
 }
