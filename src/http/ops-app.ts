@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import type { ServerResponse } from 'node:http';
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { ExporterMetrics } from '../metrics/metrics.js';
@@ -9,15 +9,41 @@ export interface OpsAppOptions {
   readonly ready: () => boolean;
 }
 
+/** Resolves when the response can take more, or is gone (a scraper that hung up). */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
 /** The private listener: `/metrics`, `/-/healthy` (the process runs), `/-/ready` (it can take callbacks). */
 export function createOpsApp({ metrics, ready }: OpsAppOptions): Koa {
   const app = new Koa();
   const router = new Router();
   app.silent = true;
-  router.get('/metrics', (ctx) => {
-    ctx.type = metrics.contentType;
-    // Streamed in chunks: rendering 100 000 streams must not hold the event loop or one giant string.
-    ctx.body = Readable.from(metrics.renderBytes(), { objectMode: false });
+  router.get('/metrics', async (ctx) => {
+    // Written here rather than through Koa: each chunk goes back to the renderer once the socket took it, so a
+    // scrape of 100 000 streams reuses a few buffers (see StreamSeries.recycle). Chunks, never one giant string:
+    // rendering must not hold the event loop.
+    ctx.respond = false;
+    const res = ctx.res;
+    res.writeHead(200, { 'Content-Type': metrics.contentType });
+    try {
+      for await (const chunk of metrics.renderBytes()) {
+        if (res.destroyed) break;
+        if (!res.write(chunk, () => metrics.recycle(chunk))) await drained(res);
+      }
+      res.end();
+    } catch (error) {
+      res.destroy(error as Error);
+      ctx.app.emit('error', error, ctx);
+    }
   });
   router.get('/-/healthy', (ctx) => {
     ctx.body = 'OK\n';

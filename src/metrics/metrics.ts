@@ -256,10 +256,18 @@ export class ExporterMetrics {
     yield* this.streams.render();
   }
 
-  /** The same as UTF-8 chunks, as the socket takes them: the per-stream families are never strings. */
+  /**
+   * The same as UTF-8 chunks, as the socket takes them: the per-stream families are never strings. Hand each
+   * chunk to recycle() once written.
+   */
   async *renderBytes(): AsyncGenerator<Buffer> {
     yield Buffer.from(await this.registry.metrics());
     yield* this.streams.renderBytes();
+  }
+
+  /** Takes back a written chunk of renderBytes() for the next chunks. */
+  recycle(chunk: Buffer): void {
+    this.streams.recycle(chunk);
   }
 
   get contentType(): string {
