@@ -1,4 +1,13 @@
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
+
+/**
+ * MD5 as lower-case hex. crypto.hash (Node.js ≥ 20.12) digests in one call without a Hash object, twice as fast
+ * as createHash, and every callback pays for it once per key; older 20.x releases fall back to createHash.
+ */
+const md5Hex: (text: string) => string =
+  typeof crypto.hash === 'function'
+    ? (text) => crypto.hash('md5', text, 'hex')
+    : (text) => crypto.createHash('md5').update(text).digest('hex');
 
 /**
  * Tencent's callback signature: `sign = MD5(key + t)`, lower-case hex, where `t` is the decimal Unix time (s)
@@ -7,9 +16,7 @@ import { createHash } from 'node:crypto';
  * that sends a callback share this one function.
  */
 export function sign(key: string, t: number | string): string {
-  return createHash('md5')
-    .update(key + String(t))
-    .digest('hex');
+  return md5Hex(key + String(t));
 }
 
 /** Tencent's default validity of a signature: `t` is about send time + 600 s. */
