@@ -54,14 +54,30 @@ function describe(error: ErrorObject | undefined): ValidationFailure {
  * `stream_id` (Tencent documents them as the same).
  */
 export function normalizeTopLevel(body: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const rawKey of Object.keys(body)) {
-    const value = body[rawKey];
-    const key = rawKey.trim();
-    if (key !== rawKey && Object.hasOwn(body, key)) continue;
-    out[key] = typeof value === 'string' ? value.trim() : value;
+  const keys = Object.keys(body);
+  // Usual case, on every callback: no key needs trimming. A spread copies JSON.parse's objects in one fast step;
+  // building a new object key by key cost twice as much.
+  const exact = keys.every((key) => key.trim() === key);
+  const out: Record<string, unknown> = exact ? { ...body } : retrimmed(body, keys);
+  for (const key of exact ? keys : Object.keys(out)) {
+    const value = out[key];
+    if (typeof value === 'string') {
+      const trimmed = value.trim();
+      if (trimmed !== value) out[key] = trimmed;
+    }
   }
   if (out['stream_id'] === undefined && typeof out['channel_id'] === 'string')
     out['stream_id'] = out['channel_id'];
+  return out;
+}
+
+/** A copy with trimmed key names; an exact key wins over a padded one ("user_ip" over "user_ip "). */
+function retrimmed(body: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const rawKey of keys) {
+    const key = rawKey.trim();
+    if (key !== rawKey && Object.hasOwn(body, key)) continue;
+    out[key] = body[rawKey];
+  }
   return out;
 }
