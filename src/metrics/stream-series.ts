@@ -24,7 +24,7 @@ const HEADER_EXCEPTIONS = Buffer.from(
 );
 const UP_PREFIX = Buffer.from(`${UP}{`);
 const UP_1 = Buffer.from('} 1\n');
-const UP_0 = Buffer.from('} 0\n');
+const ZERO = '0'.charCodeAt(0);
 const EXCEPTIONS_PREFIX = Buffer.from(`${EXCEPTIONS}{`);
 const EXCEPTION_SUFFIX = EXCEPTION_NAMES.map((name) => Buffer.from(`,exception="${name}"} `));
 const KINDS = EXCEPTION_NAMES.length;
@@ -96,8 +96,8 @@ export class StreamSeries {
   private labelStart = new Uint32Array(0);
   private labelLength = new Uint32Array(0);
   /**
-   * Per stream `tencent_live_push_exceptions_total{domain="…",app_name="…",stream_id="…"`, escaped, UTF-8, back
-   * to back: an exception line starts with one copy of it, a stream_up line copies it without the metric name.
+   * Per stream its line `tencent_live_stream_up{domain="…",app_name="…",stream_id="…"} 1\n`, escaped, UTF-8,
+   * back to back: a stream_up line is one copy, an exception line copies the label set from it.
    */
   private arena = Buffer.alloc(0);
   private arenaUsed = 0;
@@ -139,14 +139,16 @@ export class StreamSeries {
   }
 
   private storeLabels(slot: number, labels: string): void {
-    const length = EXCEPTIONS_PREFIX.length + Buffer.byteLength(labels);
+    const length = UP_PREFIX.length + Buffer.byteLength(labels) + UP_1.length;
     if (this.arenaUsed + length > this.arena.length) {
       const grown = Buffer.allocUnsafe(Math.max(64 * 1024, (this.arenaUsed + length) * 2));
       this.arena.copy(grown, 0, 0, this.arenaUsed);
       this.arena = grown;
     }
-    EXCEPTIONS_PREFIX.copy(this.arena, this.arenaUsed);
-    this.arena.write(labels, this.arenaUsed + EXCEPTIONS_PREFIX.length, 'utf8');
+    let at = this.arenaUsed;
+    at += UP_PREFIX.copy(this.arena, at);
+    at += this.arena.write(labels, at, 'utf8');
+    UP_1.copy(this.arena, at);
     this.labelStart[slot] = this.arenaUsed;
     this.labelLength[slot] = length;
     this.arenaUsed += length;
@@ -288,17 +290,16 @@ export class StreamSeries {
     for (let slot = 0; slot < this.keys.length; slot++) {
       const state = this.state[slot]!;
       if (this.keys[slot] === undefined || state === 0) continue;
-      const length = this.labelLength[slot]! - EXCEPTIONS_PREFIX.length;
-      const need = UP_PREFIX.length + length + UP_1.length;
+      const need = this.labelLength[slot]!;
       if (at + need > out.length) {
         yield out.subarray(0, at);
         await nextTurn();
         out = this.buffer(need);
         at = 0;
       }
-      at = put(out, at, UP_PREFIX);
-      at = put(out, at, this.arena, this.labelStart[slot]! + EXCEPTIONS_PREFIX.length, length);
-      at = put(out, at, state & LIVE ? UP_1 : UP_0);
+      // The arena holds the whole line of a live stream; an ended one shows 0.
+      at = put(out, at, this.arena, this.labelStart[slot]!, need);
+      if (!(state & LIVE)) out[at - 2] = ZERO;
       if (at >= CHUNK_BYTES) {
         yield out.subarray(0, at);
         await nextTurn();
@@ -310,20 +311,30 @@ export class StreamSeries {
     const longest = Math.max(...EXCEPTION_SUFFIX.map((s) => s.length)) + MAX_VALUE_BYTES + 1;
     for (let slot = 0; slot < this.keys.length; slot++) {
       if (this.keys[slot] === undefined || this.hasCounts[slot] === 0) continue;
-      const length = this.labelLength[slot]!;
-      const need = KINDS * (longest + length);
+      const labels = this.labelLength[slot]! - UP_PREFIX.length - UP_1.length;
+      const need = KINDS * (EXCEPTIONS_PREFIX.length + labels + longest);
       if (at + need > out.length) {
         yield out.subarray(0, at);
         await nextTurn();
         out = this.buffer(need);
         at = 0;
       }
-      const start = this.labelStart[slot]!;
       const base = slot * KINDS;
+      // The first line's `name{labels` is copied within the chunk for the stream's other lines: cheaper than
+      // another copy from the arena (copyWithin is a plain memmove, Buffer#copy a call into Node.js).
+      let first = -1;
       for (let kind = 0; kind < KINDS; kind++) {
         const n = this.counts[base + kind]!;
         if (!(n > 0)) continue;
-        at = put(out, at, this.arena, start, length);
+        if (first < 0) {
+          first = at;
+          at = put(out, at, EXCEPTIONS_PREFIX);
+          at = put(out, at, this.arena, this.labelStart[slot]! + UP_PREFIX.length, labels);
+        } else {
+          const length = EXCEPTIONS_PREFIX.length + labels;
+          out.copyWithin(at, first, first + length);
+          at += length;
+        }
         at = put(out, at, EXCEPTION_SUFFIX[kind]!);
         at = writeValue(out, at, n);
         out[at++] = 10;
