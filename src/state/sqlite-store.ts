@@ -49,8 +49,8 @@ const PURGE_CHUNK = 5000;
 
 /** How often the checkpointer copies committed WAL frames into the database file. */
 const CHECKPOINT_EVERY_MS = 250;
-/** WAL frames (pages) beyond which commits pause, so that the WAL can start over (64 MiB of 4 KiB pages). */
-const WAL_RESTART_FRAMES = 16_384;
+/** WAL size beyond which commits pause, so that the WAL can start over. */
+const WAL_RESTART_BYTES = 64 * 1024 * 1024;
 /** A pause never lasts longer than this, whatever the checkpointer does. */
 const MAX_PAUSE_MS = 2000;
 
@@ -98,7 +98,7 @@ interface CheckpointReport {
  *
  * Checkpoints run on a thread of their own (see CHECKPOINTER). Under steady writes the WAL would then grow
  * forever, as SQLite only starts it over when a write finds every frame checkpointed: once it holds
- * WAL_RESTART_FRAMES, commits pause (the event loop does not; callbacks wait for their batch) until the
+ * WAL_RESTART_BYTES, commits pause (the event loop does not; callbacks wait for their batch) until the
  * checkpointer caught up, and the next commit starts the WAL over. Should the thread fail, SQLite's own
  * automatic checkpoints take over again.
  */
@@ -165,9 +165,10 @@ export class SqliteStore implements StateStore {
       },
     });
     worker.unref();
+    const restartFrames = WAL_RESTART_BYTES / (this.db.pragma('page_size', { simple: true }) as number);
     worker.on('message', (report: CheckpointReport) => {
       if (report.type === 'restartable') this.resume();
-      else if ((report.log ?? 0) >= WAL_RESTART_FRAMES && !this.paused) this.pause(worker);
+      else if ((report.log ?? 0) >= restartFrames && !this.paused) this.pause(worker);
     });
     const fallBack = () => {
       if (this.checkpointer !== worker) return;
