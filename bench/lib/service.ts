@@ -36,10 +36,9 @@ export async function startService(
   env: Record<string, string> = {},
 ): Promise<RunningService> {
   const started = performance.now();
-  // BENCH_CPU_PROF_DIR=<dir>: each service process writes a V8 CPU profile there when it stops
-  // (summarise one with `node dist/bench/profile-summary.js <file>`).
-  const profile = process.env['BENCH_CPU_PROF_DIR'];
-  const flags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
+  // BENCH_SERVICE_FLAGS: extra Node.js flags for the service, to diagnose a run, e.g.
+  // "--cpu-prof --cpu-prof-dir=/tmp/prof" (summarise with `node dist/bench/profile-summary.js <file>`).
+  const flags = (process.env['BENCH_SERVICE_FLAGS'] ?? '').split(' ').filter(Boolean);
   const child = spawnPinned('service', process.execPath, [...flags, ...nodeArgs('src/main')], {
     core: SERVICE_CORE,
     cwd: ROOT,

@@ -23,6 +23,11 @@ export interface PacedOptions {
   readonly count?: number;
   /** …or after this long. */
   readonly durationMs?: number;
+  /**
+   * Requests due in this first stretch are sent but not measured: the client's own start (cold code, fresh
+   * connections) would otherwise show up as the server's latency.
+   */
+  readonly warmupMs?: number;
   readonly timeoutMs?: number;
 }
 
@@ -31,6 +36,7 @@ interface Connection {
   busy: boolean;
   /** When the request in flight was due (paced) or sent (closed loop). */
   dueAt: number;
+  sentAt: number;
   pending: Buffer;
 }
 
@@ -49,16 +55,21 @@ export async function runPacedLoad(options: PacedOptions): Promise<LoadResult> {
   if (total === Infinity && durationMs === Infinity) throw new Error('give count or durationMs');
   const expected = Math.min(total, options.rate > 0 ? Math.ceil((options.rate * durationMs) / 1000) : total);
   const latencies = new Float64Array(Number.isFinite(expected) ? expected + 16 : 1 << 20);
+  /** How late the client itself sent each request: if this grows, the client, not the server, lagged. */
+  const sendLags = new Float64Array(latencies.length);
   const statuses: Record<string, number> = {};
   let socketErrors = 0;
-  let completed = 0;
+  /** Answers to requests due after the warm-up: the ones measured. */
+  let measuredCount = 0;
   let sent = 0;
   let inFlight = 0;
   const queue: number[] = [];
   const head = `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\n`;
 
-  const start = performance.now();
-  const deadline = start + durationMs;
+  const warmupMs = options.warmupMs ?? 0;
+  // Set once every connection is open: connecting is not the server's latency.
+  let start = 0;
+  let deadline = Infinity;
   const exhausted = () => sent >= total || performance.now() >= deadline;
   /** Paced: every due request has been queued. Closed loop: no more requests will be sent. */
   let scheduledAll = false;
@@ -66,13 +77,20 @@ export async function runPacedLoad(options: PacedOptions): Promise<LoadResult> {
   let finish: () => void = () => {};
   const done = new Promise<void>((resolve) => (finish = resolve));
 
+  // Requests are encoded before the clock starts: the client's own work must not delay what it measures.
+  const encode = (index: number) => {
+    const body = bodies[(options.offset + index) % bodies.length]!;
+    return Buffer.from(`${head}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  };
+  const requests = Array.from({ length: Math.min(expected, bodies.length) }, (_, i) => encode(i));
   const send = (conn: Connection, dueAt: number) => {
-    const body = bodies[(options.offset + sent) % bodies.length]!;
+    const request = requests[sent] ?? encode(sent);
     sent++;
     inFlight++;
     conn.busy = true;
     conn.dueAt = dueAt;
-    conn.socket.write(`${head}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    conn.sentAt = performance.now();
+    conn.socket.write(request);
   };
 
   const next = (conn: Connection) => {
@@ -85,10 +103,20 @@ export async function runPacedLoad(options: PacedOptions): Promise<LoadResult> {
     if (idle() && (options.rate === 0 || scheduledAll)) finish();
   };
 
+  /** Worst latency per 100 ms of due time, to tell one long stall from a steady tail. */
+  const worstByWindow = new Map<number, number>();
   const complete = (conn: Connection, status: number) => {
     const now = performance.now();
-    if (completed < latencies.length) latencies[completed] = now - conn.dueAt;
-    completed++;
+    const latency = now - conn.dueAt;
+    if (conn.dueAt - start >= warmupMs) {
+      if (measuredCount < latencies.length) {
+        latencies[measuredCount] = latency;
+        sendLags[measuredCount] = conn.sentAt - conn.dueAt;
+      }
+      measuredCount++;
+      const window = Math.floor((conn.dueAt - start) / 100);
+      if (latency > (worstByWindow.get(window) ?? 0)) worstByWindow.set(window, latency);
+    }
     inFlight--;
     conn.busy = false;
     statuses[status] = (statuses[status] ?? 0) + 1;
@@ -111,7 +139,7 @@ export async function runPacedLoad(options: PacedOptions): Promise<LoadResult> {
   const open = (): Promise<Connection> =>
     new Promise((resolve, reject) => {
       const socket = connect(Number(url.port), url.hostname);
-      const conn: Connection = { socket, busy: false, dueAt: 0, pending: Buffer.alloc(0) };
+      const conn: Connection = { socket, busy: false, dueAt: 0, sentAt: 0, pending: Buffer.alloc(0) };
       socket.setNoDelay(true);
       socket.once('connect', () => resolve(conn));
       socket.once('error', reject);
@@ -131,6 +159,9 @@ export async function runPacedLoad(options: PacedOptions): Promise<LoadResult> {
 
   const connections: Connection[] = [];
   for (let i = 0; i < options.connections; i++) connections.push(await open());
+  start = performance.now();
+  const startMonotonicUs = Number(process.hrtime.bigint() / 1000n);
+  deadline = start + durationMs;
   for (const conn of connections) conn.socket.on('error', () => undefined);
 
   if (options.rate > 0) {
@@ -164,16 +195,16 @@ export async function runPacedLoad(options: PacedOptions): Promise<LoadResult> {
   const timeout = setTimeout(() => finish(), limit);
   await done;
   clearTimeout(timeout);
-  const seconds = (performance.now() - start) / 1000;
+  const seconds = (performance.now() - start - Math.min(warmupMs, durationMs)) / 1000;
   for (const conn of connections) conn.socket.destroy();
-  const measured = latencies.subarray(0, Math.min(completed, latencies.length)).sort();
+  const measured = latencies.subarray(0, Math.min(measuredCount, latencies.length)).sort();
   const non2xx = Object.entries(statuses)
     .filter(([status]) => !status.startsWith('2'))
     .reduce((sum, [, n]) => sum + n, 0);
   return {
-    requests: completed,
+    requests: measuredCount,
     seconds,
-    rate: completed / seconds,
+    rate: measuredCount / seconds,
     // Unanswered requests (still in flight at the time limit) count as errors.
     errors: socketErrors + non2xx + inFlight,
     statuses,
@@ -184,6 +215,14 @@ export async function runPacedLoad(options: PacedOptions): Promise<LoadResult> {
       max: measured.length ? measured[measured.length - 1]! : 0,
     },
     consumed: sent,
+    startMonotonicUs,
+    clientLagMs: {
+      p99: percentile(sendLags.subarray(0, Math.min(measuredCount, sendLags.length)).sort(), 99),
+    },
+    slowest: [...worstByWindow]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, Number(process.env.BENCH_SLOWEST ?? 5))
+      .map(([window, ms]) => ({ atSeconds: window / 10, ms: Math.round(ms * 10) / 10 })),
   };
 }
 

@@ -17,4 +17,10 @@ export interface LoadResult {
   };
   /** Bodies used from the list (sent, including any still in flight at the end). */
   readonly consumed: number;
+  /** The paced client: its start on CLOCK_MONOTONIC (µs), as V8 CPU profiles time their samples. */
+  readonly startMonotonicUs?: number;
+  /** The paced client: how late it sent requests itself (included in the latencies). */
+  readonly clientLagMs?: { readonly p99: number };
+  /** The paced client: the worst latencies, by 100 ms window of due time (seconds since the start). */
+  readonly slowest?: readonly { readonly atSeconds: number; readonly ms: number }[];
 }

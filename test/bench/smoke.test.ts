@@ -90,6 +90,7 @@ test(
     withTarget('service ÷ bare Koa', '≥ 0.85', /^\d+\.\d\d$/);
     assert.match(find('CPU per request: raw / Koa / service').value, /^\d+ \/ \d+ \/ \d+ µs/);
     assert.match(withTarget('p99 at 50 % of saturation', '≤ 5 ms', MS).value, /; 0 errors\)$/);
+    assert.match(find('bare Koa: p99 at 50 % of its saturation').value, /^[\d.]+ ms .*; 0 errors\)$/);
     withTarget('/metrics render, 1,000 streams × 3 kinds', '≤ 300 ms', MS);
     // The scrape scenario really holds every stream with 3 exception kinds.
     assert.match(find('/metrics size').value, /; 1,000 stream_up \+ 3,000 push_exceptions_total series$/);
@@ -102,6 +103,10 @@ test(
     assert.ok(
       !table.some((r) => /NaN|Infinity|undefined/.test(r.value)),
       'no figure is missing its measurement',
+    );
+    assert.match(
+      written,
+      /^Latency tails\. Service at the steady rate: client send lag p99 [\d.]+ ms; worst/m,
     );
   },
 );
