@@ -139,16 +139,15 @@ export class StreamSeries {
   }
 
   private storeLabels(slot: number, labels: string): void {
-    const length = UP_PREFIX.length + Buffer.byteLength(labels) + UP_1.length;
-    if (this.arenaUsed + length > this.arena.length) {
-      const grown = Buffer.allocUnsafe(Math.max(64 * 1024, (this.arenaUsed + length) * 2));
+    const line = `${UP}{${labels}} 1\n`;
+    // Room for the worst case (3 UTF-8 bytes per UTF-16 unit), so that the line is encoded in one pass.
+    const room = line.length * 3;
+    if (this.arenaUsed + room > this.arena.length) {
+      const grown = Buffer.allocUnsafe(Math.max(64 * 1024, (this.arenaUsed + room) * 2));
       this.arena.copy(grown, 0, 0, this.arenaUsed);
       this.arena = grown;
     }
-    let at = this.arenaUsed;
-    at += UP_PREFIX.copy(this.arena, at);
-    at += this.arena.write(labels, at, 'utf8');
-    UP_1.copy(this.arena, at);
+    const length = this.arena.write(line, this.arenaUsed, 'utf8');
     this.labelStart[slot] = this.arenaUsed;
     this.labelLength[slot] = length;
     this.arenaUsed += length;
@@ -168,8 +167,6 @@ export class StreamSeries {
     this.state[slot] = this.options.isLive?.(key) ? LIVE : 0;
     this.endedAt[slot] = 0;
     this.lastSeenAt[slot] = nowMs;
-    this.hasCounts[slot] = 0;
-    this.counts.fill(0, slot * KINDS, (slot + 1) * KINDS);
     this.storeLabels(slot, streamLabels(domain, appName, streamId));
     return slot;
   }
@@ -178,7 +175,9 @@ export class StreamSeries {
     this.slots.delete(this.keys[slot]!);
     this.keys[slot] = undefined;
     this.state[slot] = 0;
+    // Slots come back zeroed: new ones from grow(), reused ones from here.
     this.hasCounts[slot] = 0;
+    this.counts.fill(0, slot * KINDS, (slot + 1) * KINDS);
     this.arenaDropped += this.labelLength[slot]!;
     this.labelLength[slot] = 0;
     this.free.push(slot);
