@@ -370,7 +370,8 @@ async function main(): Promise<void> {
       ),
     ].join('\n');
     const tail = (r: LoadResult) =>
-      `client send lag p99 ${fmt.ms(r.clientLagMs?.p99 ?? NaN)}; worst 100 ms windows (s after start: ms) ` +
+      `client send lag p99 ${fmt.ms(r.clientLagMs?.p99 ?? NaN)}, p99 from the actual send ` +
+      `${fmt.ms(r.fromSendMs?.p99 ?? NaN)}; worst 100 ms windows (s after start: ms) ` +
       (r.slowest ?? []).map((w) => `${w.atSeconds}: ${w.ms}`).join(', ');
     const scrapeDetail = scrapes
       .map(

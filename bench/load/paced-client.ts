@@ -57,6 +57,8 @@ export async function runPacedLoad(options: PacedOptions): Promise<LoadResult> {
   const latencies = new Float64Array(Number.isFinite(expected) ? expected + 16 : 1 << 20);
   /** How late the client itself sent each request: if this grows, the client, not the server, lagged. */
   const sendLags = new Float64Array(latencies.length);
+  /** Latency from the moment the request was actually written: the server's part, without the client's lag. */
+  const fromSend = new Float64Array(latencies.length);
   const statuses: Record<string, number> = {};
   let socketErrors = 0;
   /** Answers to requests due after the warm-up: the ones measured. */
@@ -112,6 +114,7 @@ export async function runPacedLoad(options: PacedOptions): Promise<LoadResult> {
       if (measuredCount < latencies.length) {
         latencies[measuredCount] = latency;
         sendLags[measuredCount] = conn.sentAt - conn.dueAt;
+        fromSend[measuredCount] = now - conn.sentAt;
       }
       measuredCount++;
       const window = Math.floor((conn.dueAt - start) / 100);
@@ -216,6 +219,9 @@ export async function runPacedLoad(options: PacedOptions): Promise<LoadResult> {
     },
     consumed: sent,
     startMonotonicUs,
+    fromSendMs: {
+      p99: percentile(fromSend.subarray(0, Math.min(measuredCount, fromSend.length)).sort(), 99),
+    },
     clientLagMs: {
       p99: percentile(sendLags.subarray(0, Math.min(measuredCount, sendLags.length)).sort(), 99),
     },

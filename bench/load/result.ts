@@ -21,6 +21,8 @@ export interface LoadResult {
   readonly startMonotonicUs?: number;
   /** The paced client: how late it sent requests itself (included in the latencies). */
   readonly clientLagMs?: { readonly p99: number };
+  /** The paced client: latency counted from the actual send, i.e. without the client's own lag. */
+  readonly fromSendMs?: { readonly p99: number };
   /** The paced client: the worst latencies, by 100 ms window of due time (seconds since the start). */
   readonly slowest?: readonly { readonly atSeconds: number; readonly ms: number }[];
 }
