@@ -26,6 +26,24 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 
+/**
+ * The signing key both CLIs use: none with `--unsigned`, else `--key`, else the first of
+ * TENCENT_LIVE_CALLBACK_KEYS; a usage error when there is none or when both flags are given.
+ */
+export function signingKey(
+  flags: { key?: string | undefined; unsigned?: boolean | undefined },
+  env: CliIo['env'],
+): string | undefined {
+  if (flags.unsigned && flags.key !== undefined)
+    throw new UsageError('--key and --unsigned exclude each other');
+  if (flags.unsigned) return undefined;
+  const key = resolveKey(flags.key, env);
+  if (key === undefined) {
+    throw new UsageError('--key is required (or set TENCENT_LIVE_CALLBACK_KEYS), or pass --unsigned');
+  }
+  return key;
+}
+
 /** The key from `--key`, else the first of TENCENT_LIVE_CALLBACK_KEYS (the exporter's own variable). */
 export function resolveKey(flag: string | undefined, env: CliIo['env']): string | undefined {
   if (flag !== undefined) {

@@ -22,7 +22,7 @@ import {
   parseInteger,
   parseUrl,
   processIo,
-  resolveKey,
+  signingKey,
   run,
   type CliIo,
 } from './common.js';
@@ -125,12 +125,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
         throw new UsageError(`--${flag} must not be empty`);
     }
     const timeoutMs = parseInteger('--timeout', values.timeout, 1);
-    const key = values.unsigned ? undefined : resolveKey(values.key, io.env);
-    if (!values.unsigned && key === undefined) {
-      throw new UsageError('--key is required (or set TENCENT_LIVE_CALLBACK_KEYS), or pass --unsigned');
-    }
-    if (values.unsigned && values.key !== undefined)
-      throw new UsageError('--key and --unsigned exclude each other');
+    const key = signingKey(values, io.env);
     const url = values.print ? undefined : parseUrl('--url', values.url);
 
     const nowSeconds = Math.floor(io.now() / 1000);

@@ -6,14 +6,13 @@ import {
   EXIT_FAILED,
   EXIT_OK,
   EXIT_USAGE,
-  UsageError,
   asUsageError,
   isEntryPoint,
   parseInteger,
   parsePositive,
   parseUrl,
   processIo,
-  resolveKey,
+  signingKey,
   run,
   type CliIo,
 } from './common.js';
@@ -83,12 +82,7 @@ export async function main(argv: string[], io: CliIo = processIo, signal?: Abort
       return EXIT_OK;
     }
     url = parseUrl('--url', values.url);
-    const key = values.unsigned ? undefined : resolveKey(values.key, io.env);
-    if (!values.unsigned && key === undefined) {
-      throw new UsageError('--key is required (or set TENCENT_LIVE_CALLBACK_KEYS), or pass --unsigned');
-    }
-    if (values.unsigned && values.key !== undefined)
-      throw new UsageError('--key and --unsigned exclude each other');
+    const key = signingKey(values, io.env);
     const count = parseInteger('--count', values.count, 1);
     const durationSeconds =
       parsePositive('--duration', values.duration) ?? (count === undefined ? 60 : undefined);
