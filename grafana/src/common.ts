@@ -101,6 +101,34 @@ function refId(index: number): string {
   return id;
 }
 
+/** What every panel builder of the SDK offers; each returns the builder itself. */
+interface PanelBasics<B> {
+  title(title: string): B;
+  description(description: string): B;
+  unit(unit: string): B;
+  datasource(datasource: common.DataSourceRef): B;
+  targets(targets: prometheus.DataqueryBuilder[]): B;
+  span(span: number): B;
+  height(height: number): B;
+}
+
+/** The settings every panel shares: title, description, unit, `${datasource}`, its queries and its size. */
+function basics<B extends PanelBasics<B>>(
+  builder: B,
+  spec: PanelSpec,
+  query: (target: Target, index: number) => prometheus.DataqueryBuilder,
+  size: { width: number; height: number },
+): B {
+  return builder
+    .title(spec.title)
+    .description(spec.description)
+    .unit(spec.unit)
+    .datasource(DATASOURCE)
+    .targets(spec.targets.map(query))
+    .span(spec.width ?? size.width)
+    .height(spec.height ?? size.height);
+}
+
 function rangeQuery(target: Target, index: number): prometheus.DataqueryBuilder {
   return new prometheus.DataqueryBuilder()
     .expr(target.expr)
@@ -127,14 +155,7 @@ export interface TimeseriesSpec extends PanelSpec {
 }
 
 export function timeseriesPanel(spec: TimeseriesSpec): timeseries.PanelBuilder {
-  const panel = new timeseries.PanelBuilder()
-    .title(spec.title)
-    .description(spec.description)
-    .unit(spec.unit)
-    .datasource(DATASOURCE)
-    .targets(spec.targets.map(rangeQuery))
-    .span(spec.width ?? 12)
-    .height(spec.height ?? 8)
+  const panel = basics(new timeseries.PanelBuilder(), spec, rangeQuery, { width: 12, height: 8 })
     .fillOpacity(spec.stack ? 30 : 10)
     .lineWidth(1)
     .showPoints(common.VisibilityMode.Never)
@@ -165,14 +186,7 @@ export interface StatSpec extends PanelSpec {
 }
 
 export function statPanel(spec: StatSpec): stat.PanelBuilder {
-  const panel = new stat.PanelBuilder()
-    .title(spec.title)
-    .description(spec.description)
-    .unit(spec.unit)
-    .datasource(DATASOURCE)
-    .targets(spec.targets.map(instantQuery))
-    .span(spec.width ?? 6)
-    .height(spec.height ?? 4)
+  const panel = basics(new stat.PanelBuilder(), spec, instantQuery, { width: 6, height: 4 })
     .graphMode(common.BigValueGraphMode.None)
     .colorMode(spec.background ? common.BigValueColorMode.Background : common.BigValueColorMode.Value)
     .textMode(common.BigValueTextMode.Auto)
@@ -203,18 +217,9 @@ export interface DataLink {
 
 export function tablePanel(spec: TableSpec): table.PanelBuilder {
   const order = [...spec.columns, 'Value'];
-  const panel = new table.PanelBuilder()
-    .title(spec.title)
-    .description(spec.description)
-    .unit(spec.unit)
-    .datasource(DATASOURCE)
-    .targets(
-      spec.targets.map((target, index) =>
-        instantQuery(target, index).format(prometheus.PromQueryFormat.Table),
-      ),
-    )
-    .span(spec.width ?? 12)
-    .height(spec.height ?? 8)
+  const tableQuery = (target: Target, index: number) =>
+    instantQuery(target, index).format(prometheus.PromQueryFormat.Table);
+  const panel = basics(new table.PanelBuilder(), spec, tableQuery, { width: 12, height: 8 })
     .withTransformation({
       id: 'organize',
       options: {
@@ -231,18 +236,9 @@ export function tablePanel(spec: TableSpec): table.PanelBuilder {
 }
 
 export function heatmapPanel(spec: PanelSpec): heatmap.PanelBuilder {
-  return new heatmap.PanelBuilder()
-    .title(spec.title)
-    .description(spec.description)
-    .unit(spec.unit)
-    .datasource(DATASOURCE)
-    .targets(
-      spec.targets.map((target, index) =>
-        rangeQuery(target, index).format(prometheus.PromQueryFormat.Heatmap),
-      ),
-    )
-    .span(spec.width ?? 12)
-    .height(spec.height ?? 8)
+  const heatmapQuery = (target: Target, index: number) =>
+    rangeQuery(target, index).format(prometheus.PromQueryFormat.Heatmap);
+  return basics(new heatmap.PanelBuilder(), spec, heatmapQuery, { width: 12, height: 8 })
     .calculate(false)
     .yAxis(new heatmap.YAxisConfigBuilder().unit(spec.unit))
     .color(
@@ -274,17 +270,8 @@ function scopeVariable(
   label: string,
   query: string,
 ): dashboard.QueryVariableBuilder {
-  return new dashboard.QueryVariableBuilder(name)
-    .label(label)
-    .datasource(DATASOURCE)
-    .query(query)
-    .definition(query)
-    .multi(true)
-    .includeAll(true)
-    .allValue('.+')
-    .current(ALL)
-    .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
-    .sort(dashboard.VariableSort.AlphabeticalAsc);
+  // A label variable that starts on All and sorts job/instance names as they are.
+  return labelVariable(name, label, query).current(ALL).sort(dashboard.VariableSort.AlphabeticalAsc);
 }
 
 /** A multi-value query variable over one label, `.+` when All is chosen (Grafana regex-escapes the values). */
