@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import type { ApplyContext, EventKind } from './events/kinds.js';
+import { dedupKeyOf, type ApplyContext, type EventKind } from './events/kinds.js';
 import { EVENT_KINDS } from './events/table.js';
 import type { EventName, ExporterMetrics, Outcome, RejectionReason } from './metrics/metrics.js';
 import type { Clock } from './state/clock.js';
-import { hashKey, sessionKey, type SessionResult } from './state/session.js';
+import { sessionKey, type SessionResult } from './state/session.js';
 import type { SessionTable } from './state/session-table.js';
 import type { Command, CommandResult, StateStore } from './state/store.js';
 import { normalizeTopLevel, ValidationFailure } from './validate/validate.js';
@@ -164,7 +164,7 @@ export class Receiver {
         session = undefined;
       }
     }
-    const command: Command = { dedupKey: hashKey(kind.dedupKey(event)), session };
+    const command: Command = { dedupKey: dedupKeyOf(kind, event), session };
     const outcome = await new Promise<Outcome | 'unavailable'>((done) =>
       this.enqueue({ kind, event, command, done }),
     );

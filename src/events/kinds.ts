@@ -1,6 +1,6 @@
 import type { ExporterMetrics, EventName } from '../metrics/metrics.js';
 import type { CommandResult } from '../state/store.js';
-import type { SessionCommand, Session } from '../state/session.js';
+import { hashKey, timedKey, type SessionCommand, type Session } from '../state/session.js';
 import type { ValidationFailure } from '../validate/validate.js';
 
 /** What an event kind's handler may use when it applies an accepted event. */
@@ -23,6 +23,11 @@ export interface EventKind<E> {
    * What stays the same across Tencent's retries of one event (never `t`/`sign`: each retry is re-signed).
    */
   readonly dedupKey: (event: E) => string;
+  /**
+   * A time (ms) that `dedupKey` contains, when it has one: the store's keys are then ordered by it, which makes
+   * new keys cheap to write (`timedKey`). Must come from the same fields as `dedupKey`, so that a retry has it.
+   */
+  readonly dedupTimeMs?: (event: E) => number;
   /** The push domain the event belongs to ('' when the kind does not say). */
   readonly domain: (event: E) => string;
   /** The field holding the event's own time, and that time in ms (delay histogram, future check). */
@@ -37,4 +42,10 @@ export interface EventKind<E> {
 /** Erases a row's payload type for the routing table; each row keeps its own type inside. */
 export function defineKind<E>(kind: EventKind<E>): EventKind<unknown> {
   return kind as unknown as EventKind<unknown>;
+}
+
+/** The store's de-duplication key of an event (what `Command.dedupKey` holds). */
+export function dedupKeyOf<E>(kind: EventKind<E>, event: E): Buffer {
+  const text = kind.dedupKey(event);
+  return kind.dedupTimeMs ? timedKey(kind.dedupTimeMs(event), text) : hashKey(text);
 }

@@ -24,6 +24,7 @@ export const pushException = defineKind<PushExceptionEvent>({
   name: 'push_exception',
   validate,
   dedupKey: (e) => `321\u0000${keyOf(e)}\u0000${e.sequence}\u0000${e.data_time}`,
+  dedupTimeMs: (e) => e.data_time,
   domain: (e) => e.domain,
   timeField: 'data_time',
   eventTimeMs: (e) => e.data_time,

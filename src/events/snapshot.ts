@@ -16,6 +16,7 @@ export const snapshot = defineKind<SnapshotEvent>({
   name: 'snapshot',
   validate: compile<SnapshotEvent>(snapshotSchema),
   dedupKey: (e) => `200\u0000${e.stream_id}\u0000${e.pic_url ?? e.pic_full_url}\u0000${e.create_time}`,
+  dedupTimeMs: (e) => e.create_time * 1000,
   domain: (e) => e.app,
   timeField: 'create_time',
   eventTimeMs: (e) => e.create_time * 1000,

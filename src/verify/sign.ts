@@ -1,13 +1,4 @@
-import crypto from 'node:crypto';
-
-/**
- * MD5 as lower-case hex. crypto.hash (Node.js ≥ 20.12) digests in one call without a Hash object, twice as fast
- * as createHash, and every callback pays for it once per key; older 20.x releases fall back to createHash.
- */
-const md5Hex: (text: string) => string =
-  typeof crypto.hash === 'function'
-    ? (text) => crypto.hash('md5', text, 'hex')
-    : (text) => crypto.createHash('md5').update(text).digest('hex');
+import { md5Hex } from '../md5.js';
 
 /**
  * Tencent's callback signature: `sign = MD5(key + t)`, lower-case hex, where `t` is the decimal Unix time (s)

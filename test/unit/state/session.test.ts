@@ -1,19 +1,22 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { ApplyContext } from '../../../src/events/kinds.js';
+import { dedupKeyOf, type ApplyContext } from '../../../src/events/kinds.js';
 import { pushStart, pushStop } from '../../../src/events/push.js';
+import { pushException } from '../../../src/events/push-exception.js';
 import {
   endMarkerKey,
   hashKey,
   sessionKey,
   streamKey,
+  timedKey,
   transition,
   type Session,
   type SessionCommand,
 } from '../../../src/state/session.js';
 import { SqliteStore } from '../../../src/state/sqlite-store.js';
 import type { Command } from '../../../src/state/store.js';
+import { ValidationFailure } from '../../../src/validate/validate.js';
 
 const KEY = streamKey('push.example.com', 'live', 'room_1');
 
@@ -35,6 +38,53 @@ describe('stream and session keys', () => {
     assert.notDeepEqual(endMarkerKey(KEY, '1'), endMarkerKey(KEY, '2'));
     assert.notDeepEqual(endMarkerKey(KEY, '1'), endMarkerKey(streamKey('other', 'live', 'room_1'), '1'));
     assert.deepEqual(endMarkerKey(KEY, '1'), endMarkerKey(KEY, '1'));
+  });
+
+  it('timed keys: the time (ms, big-endian) before the hash, so that keys sort by time whatever the text', () => {
+    const key = timedKey(1_700_000_000_123, 'x');
+    assert.equal(key.length, 24);
+    assert.equal(key.readBigUInt64BE(0), 1_700_000_000_123n);
+    assert.deepEqual(key.subarray(8), hashKey('x'));
+    assert.deepEqual(timedKey(1_700_000_000_123, 'x'), key, 'a retry finds the same key');
+    assert.notDeepEqual(timedKey(1_700_000_000_123, 'y'), key);
+    const times = [5, 2 ** 32 + 1, 2 ** 32 - 1, 0, 1_700_000_000_000, Number.MAX_SAFE_INTEGER];
+    const sorted = times.map((t, i) => ({ t, key: timedKey(t, `text-${9 - i}`) }));
+    sorted.sort((a, b) => Buffer.compare(a.key, b.key));
+    assert.deepEqual(
+      sorted.map((k) => k.t),
+      [...times].sort((a, b) => a - b),
+    );
+    // Out-of-range times still make a valid key (the text keeps distinct events apart).
+    for (const odd of [-1, NaN, Infinity, 2 ** 60]) assert.equal(timedKey(odd, 'x').length, 24);
+    assert.equal(timedKey(-1, 'x').readBigUInt64BE(0), 0n);
+    assert.equal(timedKey(2 ** 60, 'x').readBigUInt64BE(0), BigInt(Number.MAX_SAFE_INTEGER));
+  });
+
+  it("a kind's key is timed when its identity holds a time (321 data_time), a plain hash otherwise", () => {
+    const report = pushException.validate({
+      event_type: 321,
+      domain: 'push.example.com',
+      path: 'live',
+      stream_id: 'room_1',
+      sequence: '7',
+      data_time: 1_700_000_000_456,
+      abnormal_event: [{ type: 6, count: 1 }],
+    });
+    assert.ok(!(report instanceof ValidationFailure), 'a valid report');
+    const key = dedupKeyOf(pushException, report);
+    assert.equal(key.readBigUInt64BE(0), 1_700_000_000_456n);
+    assert.deepEqual(key.subarray(8), hashKey(pushException.dedupKey(report)));
+    const started = pushStart.validate({
+      event_type: 1,
+      app: 'push.example.com',
+      appname: 'live',
+      stream_id: 'room_1',
+      sequence: '7',
+      event_time: 1_700_000_000,
+      errcode: 0,
+    });
+    assert.ok(!(started instanceof ValidationFailure), 'a valid start');
+    assert.deepEqual(dedupKeyOf(pushStart, started), hashKey(pushStart.dedupKey(started)));
   });
 });
 
@@ -152,7 +202,7 @@ function commandFor(push: Push, op: 'start' | 'stop'): Command {
     event_time: push.startedAt + (op === 'stop' ? 60 : 0),
     errcode: op === 'stop' ? 1 : 0,
   });
-  return { dedupKey: hashKey(kind.dedupKey(event)), session: kind.command(event, context) };
+  return { dedupKey: dedupKeyOf(kind, event), session: kind.command(event, context) };
 }
 
 const scenario = fc
