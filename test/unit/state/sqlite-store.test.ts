@@ -203,3 +203,31 @@ describe('SqliteStore durability', () => {
     await assert.rejects(store.expireSessions(NOW));
   });
 });
+
+describe('SqliteStore WAL', () => {
+  it('starts the WAL over once it holds the restart size, under steady writes, and loses nothing', async () => {
+    const path = freshPath();
+    const restartBytes = 512 * 1024;
+    const store = new SqliteStore(path, { walRestartBytes: restartBytes });
+    const written: Command[] = [];
+    try {
+      // Random keys, 100 per batch: each dirties its own page, as de-duplication keys of starts do. Batches go
+      // on (yielding to the checkpointer's messages) until the WAL started over twice, bounded in count.
+      for (let batch = 0; store.walRestarts < 2 && batch < 20_000; batch++) {
+        const commands = Array.from({ length: 100 }, (_, i) => key(`wal-${batch}-${i}`));
+        const results = await store.apply(commands, NOW, TTL);
+        assert.ok(results.every((r) => !r.duplicate));
+        written.push(...commands);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      // Without the pauses, SQLite would never start the WAL over while the writes go on.
+      assert.ok(store.walRestarts >= 2, `the WAL started over ${store.walRestarts} times`);
+    } finally {
+      await store.close();
+    }
+    await withStore(async (reopened) => {
+      const again = await reopened.apply(written, NOW + 1, TTL);
+      assert.equal(again.filter((r) => r.duplicate).length, written.length, 'every key survived');
+    }, path);
+  });
+});
