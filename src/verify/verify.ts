@@ -27,6 +27,27 @@ export function isUnsigned(body: Readonly<Record<string, unknown>>): boolean {
   return body['t'] === undefined && body['sign'] === undefined;
 }
 
+/** How many `t` values keep their expected signatures (per key list); the cache starts over beyond it. */
+const SIGNATURE_CACHE_SIZE = 1024;
+const signatureCache = new WeakMap<readonly string[], Map<number, readonly Buffer[]>>();
+
+/**
+ * `md5(key + t)` of every key, remembered for recent `t`: Tencent signs with t = send time + 600 s, so every
+ * callback sent in the same second carries the same t, and each would otherwise pay one MD5 per key. Bounded,
+ * and computed from our keys only: a sender who varies t only misses the cache.
+ */
+function expectedSignatures(keys: readonly string[], t: number): readonly Buffer[] {
+  let byT = signatureCache.get(keys);
+  if (!byT) signatureCache.set(keys, (byT = new Map()));
+  let expected = byT.get(t);
+  if (!expected) {
+    if (byT.size >= SIGNATURE_CACHE_SIZE) byT.clear();
+    expected = keys.map((key) => Buffer.from(sign(key, t), 'latin1'));
+    byT.set(t, expected);
+  }
+  return expected;
+}
+
 /**
  * Checks `sign == md5(key + t)` for any of the keys, in constant time, then the validity window of `t`.
  * Tencent signs only `t`, not the body (https://cloud.tencent.com/document/product/267/32744), so a captured
@@ -49,8 +70,7 @@ export function checkSignature(
   const given = Buffer.from(rawSign.trim().toLowerCase(), 'latin1');
   let matched = false;
   // Every key is tried, whatever matched before, so timing does not tell which key is current.
-  for (const key of policy.keys) {
-    const expected = Buffer.from(sign(key, t), 'latin1');
+  for (const expected of expectedSignatures(policy.keys, t)) {
     if (timingSafeEqual(expected, given)) matched = true;
   }
   if (!matched) return 'bad_signature';

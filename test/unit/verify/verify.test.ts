@@ -114,6 +114,23 @@ describe('checkSignature', () => {
     assert.equal(check({ t: T + 1, sign: K1_VECTOR }), 'bad_signature');
   });
 
+  it('answers the same for a t seen before (cached), for each key list, and past the cache size', () => {
+    const other: SignaturePolicy = { ...policy, keys: ['k2'] };
+    for (let round = 0; round < 2; round++) {
+      assert.equal(check({ t: T, sign: K1_VECTOR }), undefined);
+      assert.equal(check({ t: T, sign: K1_VECTOR }, T - 600, other), 'bad_signature');
+      assert.equal(check({ t: T, sign: sign('k2', T) }, T - 600, other), undefined);
+      assert.equal(check({ t: T, sign: sign('k2', T) }), 'bad_signature');
+    }
+    // More distinct t values than the cache holds: every answer still right, also for t seen long ago.
+    for (let i = 0; i < 2500; i++) {
+      const t = T - 3000 + i;
+      assert.equal(check({ t, sign: sign('k1', t) }, t - 600), undefined);
+      assert.equal(check({ t, sign: sign('k1', t + 1) }, t - 600), 'bad_signature');
+    }
+    assert.equal(check({ t: T, sign: K1_VECTOR }), undefined);
+  });
+
   it('accepts any configured key: the old key stays valid during a rotation', () => {
     const rotating: SignaturePolicy = { ...policy, keys: ['new-key', 'k1'] };
     assert.equal(check({ t: T, sign: K1_VECTOR }, T - 600, rotating), undefined);
