@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import bodyParser from 'koa-bodyparser';
-import type { Answer, Receiver } from '../receiver.js';
+import { OK, type Answer, type Receiver } from '../receiver.js';
 
 export interface CallbackAppOptions {
   readonly receiver: Receiver;
@@ -14,9 +14,17 @@ interface BodyError extends Error {
   type?: string;
 }
 
+/** `{"code":0}`, encoded once: nearly every answer is this one. */
+const OK_BYTES = Buffer.from(JSON.stringify(OK.body));
+
 function send(ctx: Koa.Context, answer: Answer): void {
   ctx.status = answer.status;
-  ctx.body = answer.body;
+  if (answer === OK) {
+    ctx.type = 'application/json; charset=utf-8';
+    ctx.body = OK_BYTES;
+  } else {
+    ctx.body = answer.body;
+  }
 }
 
 /**
