@@ -2,11 +2,23 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { SessionTable } from '../state/session-table.js';
 import type { StoreName } from '../state/store.js';
 import { errcodeLabels } from '../tencent/codes.js';
+import { IndexedCounter, IndexedHistogram } from './indexed.js';
 import { StreamSeries, type EvictionReason } from './stream-series.js';
 
-export type EventName =
-  'push_start' | 'push_stop' | 'push_exception' | 'record' | 'snapshot' | 'other' | 'unknown';
-export type Outcome = 'accepted' | 'duplicate' | 'ignored' | 'rejected';
+export const EVENT_NAMES = [
+  'push_start',
+  'push_stop',
+  'push_exception',
+  'record',
+  'snapshot',
+  'other',
+  'unknown',
+] as const;
+export type EventName = (typeof EVENT_NAMES)[number];
+export const OUTCOMES = ['accepted', 'duplicate', 'ignored', 'rejected'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+const EVENT_INDEX = new Map<string, number>(EVENT_NAMES.map((name, i) => [name, i]));
+const OUTCOME_INDEX = new Map<string, number>(OUTCOMES.map((outcome, i) => [outcome, i]));
 export const REJECTION_REASONS = [
   'malformed_json',
   'invalid_payload',
@@ -96,32 +108,32 @@ export class ExporterMetrics {
     labelNames: ['domain', 'app_name'],
     registers: [this.registry],
   });
-  private readonly callbacks = new Counter({
-    name: 'tencent_live_callbacks_total',
-    help: 'Every callback received, by event kind and outcome.',
-    labelNames: ['event', 'outcome'],
-    registers: [this.registry],
-  });
+  private readonly callbacks = new IndexedCounter(
+    'tencent_live_callbacks_total',
+    'Every callback received, by event kind and outcome.',
+    { event: EVENT_NAMES, outcome: OUTCOMES },
+    this.registry,
+  );
   private readonly rejections = new Counter({
     name: 'tencent_live_callbacks_rejected_total',
     help: 'Rejected callbacks by reason.',
     labelNames: ['reason'],
     registers: [this.registry],
   });
-  private readonly answerTime = new Histogram({
-    name: 'tencent_live_callback_duration_seconds',
-    help: 'Time to answer a callback (Tencent gives up after 5 s for push exception reports).',
-    labelNames: ['event'],
-    buckets: ANSWER_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly delay = new Histogram({
-    name: 'tencent_live_callback_delay_seconds',
-    help: "Arrival time minus the event's own time: Tencent's lag, and retries of earlier events.",
-    labelNames: ['event'],
-    buckets: DELAY_BUCKETS,
-    registers: [this.registry],
-  });
+  private readonly answerTime = new IndexedHistogram(
+    'tencent_live_callback_duration_seconds',
+    'Time to answer a callback (Tencent gives up after 5 s for push exception reports).',
+    { event: EVENT_NAMES },
+    ANSWER_BUCKETS,
+    this.registry,
+  );
+  private readonly delay = new IndexedHistogram(
+    'tencent_live_callback_delay_seconds',
+    "Arrival time minus the event's own time: Tencent's lag, and retries of earlier events.",
+    { event: EVENT_NAMES },
+    DELAY_BUCKETS,
+    this.registry,
+  );
   private readonly evictions = new Counter({
     name: 'tencent_live_series_evictions_total',
     help: 'Per-stream series dropped (ended, idle) or refused because the tracked-streams cap was reached (overflow).',
@@ -148,9 +160,6 @@ export class ExporterMetrics {
   private readonly startsOf = cached((d, a) => this.starts.labels(d, a));
   private readonly reportsOf = cached((d, a) => this.exceptionReports.labels(d, a));
   private readonly durationOf = cached((d, a) => this.pushDuration.labels(d, a));
-  private readonly callbacksOf = cached((e, o) => this.callbacks.labels(e, o));
-  private readonly answerTimeOf = cached((e) => this.answerTime.labels(e));
-  private readonly delayOf = cached((e) => this.delay.labels(e));
 
   constructor(options: MetricsOptions) {
     const { sessions } = options;
@@ -236,9 +245,10 @@ export class ExporterMetrics {
   }
 
   callback(event: EventName, outcome: Outcome, seconds: number, delaySeconds?: number): void {
-    this.callbacksOf(event, outcome).inc();
-    this.answerTimeOf(event, '').observe(seconds);
-    if (delaySeconds !== undefined) this.delayOf(event, '').observe(Math.max(0, delaySeconds));
+    const e = EVENT_INDEX.get(event)!;
+    this.callbacks.inc(e * OUTCOMES.length + OUTCOME_INDEX.get(outcome)!);
+    this.answerTime.observe(e, seconds);
+    if (delaySeconds !== undefined) this.delay.observe(e, Math.max(0, delaySeconds));
   }
 
   rejected(event: EventName, reason: RejectionReason, seconds: number): void {
