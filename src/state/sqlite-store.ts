@@ -49,14 +49,14 @@ const PURGE_CHUNK = 5000;
 
 /** How often the checkpointer copies committed WAL frames into the database file. */
 const CHECKPOINT_EVERY_MS = 250;
-/** WAL size beyond which commits pause, so that the WAL can start over. */
+/** WAL size beyond which the WAL is made to start over. */
 const WAL_RESTART_BYTES = 64 * 1024 * 1024;
-/** Before a pause, the checkpointer runs at most this many checkpoints back to back… */
+/** Before a WAL restart, the checkpointer runs at most this many checkpoints back to back… */
 const CATCH_UP_ROUNDS = 8;
 /** …and stops as soon as one took less than this. */
 const QUICK_CHECKPOINT_MS = 2;
-/** A pause never lasts longer than this, whatever the checkpointer does. */
-const MAX_PAUSE_MS = 2000;
+/** How long close() waits for the checkpointer thread to finish. */
+const CLOSE_TIMEOUT_MS = 2000;
 
 /**
  * The checkpointer thread, with its own connection to the same file. A checkpoint copies WAL frames into the
@@ -84,9 +84,9 @@ const checkpoint = (type) => {
 const timer = setInterval(() => checkpoint('checkpointed'), workerData.everyMs);
 parentPort.on('message', (message) => {
   if (message === 'catch-up') {
-    // Back-to-back checkpoints, each copying what was committed during the one before, until one is quick: the
-    // pause that follows then only waits for the frames of a millisecond or two. A writer faster than the
-    // checkpoints would grow the WAL meanwhile: past twice the restart size, the pause comes at once.
+    // Back-to-back checkpoints, each copying what was committed during the one before, until one is quick: what
+    // the writer then checkpoints itself is the frames of a millisecond or two. A writer faster than the
+    // checkpoints would grow the WAL meanwhile: past twice the restart size, the writer takes over at once.
     for (let i = 0; i < workerData.catchUpRounds; i++) {
       const started = performance.now();
       const log = checkpoint(undefined);
@@ -95,7 +95,6 @@ parentPort.on('message', (message) => {
     }
     return parentPort.postMessage({ type: 'caught-up' });
   }
-  if (message === 'restart') return checkpoint('restartable');
   clearInterval(timer);
   db.close();
   parentPort.close();
@@ -103,12 +102,18 @@ parentPort.on('message', (message) => {
 `;
 
 export interface SqliteStoreOptions {
-  /** WAL size at which commits pause so that the WAL can start over; default 64 MiB (tests use less). */
+  /** WAL size at which the WAL is made to start over; default 64 MiB (tests use less). */
   readonly walRestartBytes?: number;
 }
 
+interface WalCheckpointResult {
+  busy: number;
+  log: number;
+  checkpointed: number;
+}
+
 interface CheckpointReport {
-  type: 'checkpointed' | 'caught-up' | 'restartable';
+  type: 'checkpointed' | 'caught-up';
   log?: number;
   checkpointed?: number;
   failed?: string;
@@ -121,10 +126,11 @@ interface CheckpointReport {
  *
  * Checkpoints run on a thread of their own (see CHECKPOINTER). Under steady writes the WAL would then grow
  * forever, as SQLite only starts it over when a write finds every frame checkpointed: once it holds
- * WAL_RESTART_BYTES, the checkpointer first catches up (checkpoints back to back until one is quick, while
- * commits go on), then commits pause (the event loop does not; callbacks wait for their batch) for the last
- * frames only, 0.5–3 ms where a pause without the catch-up took 10–17 ms (docs/performance.md), and the next
- * commit starts the WAL over. Should the thread fail, SQLite's own automatic checkpoints take over again.
+ * WAL_RESTART_BYTES, the checkpointer catches up (checkpoints back to back until one is quick, while commits go
+ * on), then the writer checkpoints the last frames itself, between two commits, and its next commit starts the
+ * WAL over. That costs the event loop 1–3 ms once per WAL; making commits wait for the thread instead took
+ * 10–27 ms, because the thread shares the core with the busy event loop (docs/performance.md). Should the
+ * thread fail, SQLite's own automatic checkpoints take over again.
  */
 export class SqliteStore implements StateStore {
   readonly name = 'sqlite' as const;
@@ -141,12 +147,10 @@ export class SqliteStore implements StateStore {
     ttlMs: number,
   ) => CommandResult[];
   private checkpointer: Worker | undefined;
-  /** Set while commits wait for the checkpointer, so that the WAL can start over. */
-  private paused: { promise: Promise<void>; resume: () => void } | undefined;
-  /** Set while the checkpointer catches up before a pause. */
+  /** Set while the checkpointer catches up before a WAL restart. */
   private catchingUp = false;
 
-  /** How many times commits paused so that the WAL could start over (tests and diagnostics). */
+  /** How many times the writer checkpointed the WAL to its end, so that it starts over (tests, diagnostics). */
   walRestarts = 0;
 
   constructor(
@@ -203,13 +207,10 @@ export class SqliteStore implements StateStore {
     });
     worker.unref();
     worker.on('message', (report: CheckpointReport) => {
-      if (report.type === 'restartable') {
-        this.walRestarts++;
-        this.resume();
-      } else if (report.type === 'caught-up') {
+      if (report.type === 'caught-up') {
         this.catchingUp = false;
-        this.pause(worker);
-      } else if ((report.log ?? 0) >= restartFrames && !this.paused && !this.catchingUp) {
+        this.checkpointToEnd();
+      } else if ((report.log ?? 0) >= restartFrames && !this.catchingUp) {
         this.catchingUp = true;
         worker.postMessage('catch-up');
       }
@@ -218,7 +219,6 @@ export class SqliteStore implements StateStore {
       if (this.checkpointer !== worker) return;
       this.checkpointer = undefined;
       this.catchingUp = false;
-      this.resume();
       if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
     };
     worker.on('error', fallBack);
@@ -227,24 +227,18 @@ export class SqliteStore implements StateStore {
     this.checkpointer = worker;
   }
 
-  private pause(worker: Worker): void {
-    let resume = () => {};
-    const promise = new Promise<void>((resolve) => (resume = resolve));
-    const timer = setTimeout(() => this.resume(), MAX_PAUSE_MS);
-    this.paused = {
-      promise,
-      resume: () => {
-        clearTimeout(timer);
-        resume();
-      },
-    };
-    worker.postMessage('restart');
-  }
-
-  private resume(): void {
-    const paused = this.paused;
-    this.paused = undefined;
-    paused?.resume();
+  /**
+   * Checkpoints what the thread left, on our connection: no commit can come in between, so every frame is
+   * copied and our next write starts the WAL over. If the thread happens to checkpoint right now (busy), or
+   * anything fails, the next report tries again; a failing store shows in the next commit.
+   */
+  private checkpointToEnd(): void {
+    try {
+      const [result] = this.db.pragma('wal_checkpoint(PASSIVE)') as WalCheckpointResult[];
+      if (result && result.busy === 0 && result.log === result.checkpointed) this.walRestarts++;
+    } catch {
+      // See above.
+    }
   }
 
   private applyOne(command: Command, nowMs: number, expiresAt: number): CommandResult {
@@ -270,7 +264,6 @@ export class SqliteStore implements StateStore {
   }
 
   async apply(commands: readonly Command[], nowMs: number, keyTtlMs: number): Promise<CommandResult[]> {
-    if (this.paused) await this.paused.promise;
     return this.applyBatch(commands, nowMs, keyTtlMs);
   }
 
@@ -304,12 +297,11 @@ export class SqliteStore implements StateStore {
   async close(): Promise<void> {
     const worker = this.checkpointer;
     this.checkpointer = undefined;
-    this.resume();
     if (worker) {
       // Its connection closes first, so that ours, the last one, checkpoints everything and removes the WAL.
       const exited = new Promise((resolve) => worker.once('exit', resolve));
       worker.postMessage('close');
-      const timer = setTimeout(() => void worker.terminate(), MAX_PAUSE_MS);
+      const timer = setTimeout(() => void worker.terminate(), CLOSE_TIMEOUT_MS);
       await exited;
       clearTimeout(timer);
     }

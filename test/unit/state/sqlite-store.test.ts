@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { hashKey, sessionKey, type Session } from '../../../src/state/session.js';
 import { SqliteStore } from '../../../src/state/sqlite-store.js';
 import type { Command } from '../../../src/state/store.js';
@@ -210,18 +211,31 @@ describe('SqliteStore WAL', () => {
     const restartBytes = 512 * 1024;
     const store = new SqliteStore(path, { walRestartBytes: restartBytes });
     const written: Command[] = [];
+    let batches = 0;
     try {
       // Random keys, 100 per batch: each dirties its own page, as de-duplication keys of starts do. Batches go
       // on (yielding to the checkpointer's messages) until the WAL started over twice, bounded in count.
-      for (let batch = 0; store.walRestarts < 2 && batch < 20_000; batch++) {
+      for (; store.walRestarts < 2 && batches < 20_000; batches++) {
+        const batch = batches;
         const commands = Array.from({ length: 100 }, (_, i) => key(`wal-${batch}-${i}`));
         const results = await store.apply(commands, NOW, TTL);
         assert.ok(results.every((r) => !r.duplicate));
         written.push(...commands);
         await new Promise((resolve) => setImmediate(resolve));
       }
-      // Without the pauses, SQLite would never start the WAL over while the writes go on.
-      assert.ok(store.walRestarts >= 2, `the WAL started over ${store.walRestarts} times`);
+      // Without the writer's own checkpoint to the end, SQLite would never start the WAL over under steady writes.
+      assert.ok(store.walRestarts >= 2, `the WAL was made restartable ${store.walRestarts} times`);
+      // And it does start over with the next commit: the WAL then holds that commit's frames only.
+      const last = Array.from({ length: 10 }, (_, i) => key(`wal-last-${i}`));
+      await store.apply(last, NOW, TTL);
+      written.push(...last);
+      const reader = new Database(path);
+      try {
+        const [{ log }] = reader.pragma('wal_checkpoint(PASSIVE)') as { log: number }[];
+        assert.ok(log * 2048 < restartBytes, `${log} frames in the WAL after ${batches} commits`);
+      } finally {
+        reader.close();
+      }
     } finally {
       await store.close();
     }
