@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -65,22 +65,30 @@ const CLOSE_TIMEOUT_MS = 2000;
  * throughput (docs/performance.md). PASSIVE never waits for the writer. SQLite only fsyncs the database when a
  * checkpoint reached the end of the WAL, which under steady writes is the writer's final one (see
  * checkpointToEnd): that fsync then flushed every page copied since the WAL started, 11–20 ms on the event
- * loop. So the thread also flushes the database file (its own descriptor; fdatasync acts on the file) after
- * each checkpoint, and the final one finds little left. Plain CommonJS, run with `eval`, so that the thread
- * needs nothing but the driver.
+ * loop. So the thread also flushes the database file after each checkpoint (fdatasync acts on the file, through
+ * any descriptor), and the final one finds little left. The descriptor is the store's, opened and closed on the
+ * event loop: closing a descriptor releases every POSIX lock the process holds on the file, SQLite's included,
+ * so it is closed only after both connections are. Plain CommonJS, run with `eval`, so that the thread needs
+ * nothing but the driver.
  */
 const CHECKPOINTER = `
 const { parentPort, workerData } = require('node:worker_threads');
-const { closeSync, fdatasyncSync, openSync } = require('node:fs');
+const { fdatasyncSync } = require('node:fs');
 const Database = require(workerData.driver);
 const db = new Database(workerData.path);
 db.pragma('busy_timeout = 2000');
 db.pragma('synchronous = NORMAL');
-const file = openSync(workerData.path, 'r');
+const flush = () => {
+  try {
+    fdatasyncSync(workerData.fd);
+  } catch {
+    // Only an optimisation: the final checkpoint syncs the file anyway.
+  }
+};
 const checkpoint = (type) => {
   try {
     const [result] = db.pragma('wal_checkpoint(PASSIVE)');
-    if (result.checkpointed > 0) fdatasyncSync(file);
+    if (result.checkpointed > 0) flush();
     if (type) parentPort.postMessage({ type, log: result.log, checkpointed: result.checkpointed });
     return result.log;
   } catch (error) {
@@ -104,7 +112,6 @@ parentPort.on('message', (message) => {
   }
   clearInterval(timer);
   db.close();
-  closeSync(file);
   parentPort.close();
 });
 `;
@@ -155,6 +162,8 @@ export class SqliteStore implements StateStore {
     ttlMs: number,
   ) => CommandResult[];
   private checkpointer: Worker | undefined;
+  /** The database file, for the checkpointer's flushes (see CHECKPOINTER); closed after both connections. */
+  private flushFd: number | undefined;
   /** Set while the checkpointer catches up before a WAL restart. */
   private catchingUp = false;
 
@@ -202,10 +211,12 @@ export class SqliteStore implements StateStore {
   private startCheckpointer(path: string): void {
     const restartBytes = this.options.walRestartBytes ?? WAL_RESTART_BYTES;
     const restartFrames = restartBytes / (this.db.pragma('page_size', { simple: true }) as number);
+    this.flushFd = openSync(path, 'r');
     const worker = new Worker(CHECKPOINTER, {
       eval: true,
       workerData: {
         path,
+        fd: this.flushFd,
         driver: createRequire(import.meta.url).resolve('better-sqlite3'),
         everyMs: CHECKPOINT_EVERY_MS,
         catchUpRounds: CATCH_UP_ROUNDS,
@@ -314,6 +325,8 @@ export class SqliteStore implements StateStore {
       clearTimeout(timer);
     }
     if (this.db.open) this.db.close();
+    if (this.flushFd !== undefined) closeSync(this.flushFd);
+    this.flushFd = undefined;
   }
 }
 
