@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm run bench`: build the production service, compile the harness, run it (about 3–4 minutes).
+# `npm run bench`: build the production service, compile the harness, run it (about 4–5 minutes).
 # Writes bench/RESULTS.md and prints it. Needs wrk and taskset (Debian: wrk, util-linux). Extra arguments go to
 # the harness (`--smoke` for toy sizes, `--out <file>`).
 set -euo pipefail

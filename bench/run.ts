@@ -13,7 +13,7 @@ import { scrape, type ScrapeResult } from './lib/scrape.js';
 import { startBaseline, startService, type RunningTarget } from './lib/service.js';
 
 /**
- * `npm run bench`: the figures of issue 4 in one bounded run (about 3–4 minutes), written to bench/RESULTS.md
+ * `npm run bench`: the figures of issue 4 in one bounded run (about 4–5 minutes), written to bench/RESULTS.md
  * and printed. Method, and what each figure means: docs/performance.md. `--smoke` runs every phase at toy
  * sizes in seconds (test/bench/smoke.test.ts) to prove the harness produces every figure, not the targets.
  */
@@ -36,7 +36,7 @@ interface Sizes {
 }
 
 const FULL: Sizes = {
-  scenarioBodies: 360_000,
+  scenarioBodies: 600_000,
   scenarioStreams: 10_000,
   warmupSeconds: 3,
   rounds: 3,
