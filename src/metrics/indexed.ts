@@ -51,9 +51,24 @@ abstract class IndexedMetric {
     registry.registerMetric(this as unknown as Metric);
   }
 
-  abstract reset(): void;
-  protected abstract values(): MetricValue[];
   protected abstract readonly type: 'counter' | 'histogram';
+  /** Every number of every label set. */
+  protected abstract readonly data: Float64Array;
+  /** Appends the exposed values of one label set that was used. */
+  protected abstract valuesOf(labels: LabelSet, index: number, values: MetricValue[]): void;
+
+  reset(): void {
+    this.data.fill(0);
+    this.used.fill(0);
+  }
+
+  private values(): MetricValue[] {
+    const values: MetricValue[] = [];
+    this.sets.forEach((labels, i) => {
+      if (this.used[i]) this.valuesOf(labels, i, values);
+    });
+    return values;
+  }
 
   async getForPromString(): Promise<MetricData> {
     return { name: this.name, help: this.help, type: this.type, values: this.values(), aggregator: 'sum' };
@@ -72,7 +87,7 @@ abstract class IndexedMetric {
 
 export class IndexedCounter extends IndexedMetric {
   protected readonly type = 'counter';
-  private readonly counts: Float64Array;
+  protected readonly data: Float64Array;
 
   constructor(
     name: string,
@@ -81,32 +96,23 @@ export class IndexedCounter extends IndexedMetric {
     registry: Registry,
   ) {
     super(name, help, labels, registry);
-    this.counts = new Float64Array(this.sets.length);
+    this.data = new Float64Array(this.sets.length);
   }
 
   inc(index: number, by = 1): void {
-    this.counts[index]! += by;
+    this.data[index]! += by;
     this.used[index] = 1;
   }
 
-  reset(): void {
-    this.counts.fill(0);
-    this.used.fill(0);
-  }
-
-  protected values(): MetricValue[] {
-    const values: MetricValue[] = [];
-    this.sets.forEach((labels, i) => {
-      if (this.used[i]) values.push({ value: this.counts[i]!, labels: { ...labels } });
-    });
-    return values;
+  protected valuesOf(labels: LabelSet, index: number, values: MetricValue[]): void {
+    values.push({ value: this.data[index]!, labels: { ...labels } });
   }
 }
 
 export class IndexedHistogram extends IndexedMetric {
   protected readonly type = 'histogram';
   /** Per label set: the count of each bucket (not cumulative), then the sum and the count. */
-  private readonly cells: Float64Array;
+  protected readonly data: Float64Array;
   private readonly stride: number;
 
   constructor(
@@ -118,50 +124,36 @@ export class IndexedHistogram extends IndexedMetric {
   ) {
     super(name, help, labels, registry);
     this.stride = bounds.length + 2;
-    this.cells = new Float64Array(this.sets.length * this.stride);
+    this.data = new Float64Array(this.sets.length * this.stride);
   }
 
   observe(index: number, value: number): void {
     if (!Number.isFinite(value)) throw new TypeError(`${this.name}: not a finite number: ${value}`);
     const base = index * this.stride;
-    const { bounds, cells } = this;
+    const { bounds, data } = this;
     let bucket = 0;
     while (bucket < bounds.length && value > bounds[bucket]!) bucket++;
     // A value above the last bound is only in +Inf, which is the count.
-    if (bucket < bounds.length) cells[base + bucket]! += 1;
-    cells[base + bounds.length]! += value;
-    cells[base + bounds.length + 1]! += 1;
+    if (bucket < bounds.length) data[base + bucket]! += 1;
+    data[base + bounds.length]! += value;
+    data[base + bounds.length + 1]! += 1;
     this.used[index] = 1;
   }
 
-  reset(): void {
-    this.cells.fill(0);
-    this.used.fill(0);
-  }
-
-  protected values(): MetricValue[] {
-    const values: MetricValue[] = [];
-    const { bounds, cells, stride, name } = this;
-    this.sets.forEach((labels, i) => {
-      if (!this.used[i]) return;
-      const base = i * stride;
-      let cumulative = 0;
-      bounds.forEach((le, b) => {
-        cumulative += cells[base + b]!;
-        values.push({
-          value: cumulative,
-          labels: { le },
-          sharedLabels: labels,
-          metricName: `${name}_bucket`,
-        });
-      });
-      const count = cells[base + bounds.length + 1]!;
-      values.push(
-        { value: count, labels: { le: '+Inf' }, sharedLabels: labels, metricName: `${name}_bucket` },
-        { value: cells[base + bounds.length]!, labels: {}, sharedLabels: labels, metricName: `${name}_sum` },
-        { value: count, labels: {}, sharedLabels: labels, metricName: `${name}_count` },
-      );
+  protected valuesOf(labels: LabelSet, index: number, values: MetricValue[]): void {
+    const { bounds, data, name } = this;
+    const base = index * this.stride;
+    const bucket = `${name}_bucket`;
+    let cumulative = 0;
+    bounds.forEach((le, b) => {
+      cumulative += data[base + b]!;
+      values.push({ value: cumulative, labels: { le }, sharedLabels: labels, metricName: bucket });
     });
-    return values;
+    const count = data[base + bounds.length + 1]!;
+    values.push(
+      { value: count, labels: { le: '+Inf' }, sharedLabels: labels, metricName: bucket },
+      { value: data[base + bounds.length]!, labels: {}, sharedLabels: labels, metricName: `${name}_sum` },
+      { value: count, labels: {}, sharedLabels: labels, metricName: `${name}_count` },
+    );
   }
 }
