@@ -170,16 +170,21 @@ export async function runPacedLoad(options: PacedOptions): Promise<LoadResult> {
   if (options.rate > 0) {
     const interval = 1000 / options.rate;
     let scheduled = 0;
+    let cursor = 0;
     const pump = () => {
       const now = performance.now();
       while (scheduled < total && start + scheduled * interval <= Math.min(now, deadline)) {
         queue.push(start + scheduled * interval);
         scheduled++;
       }
-      for (const conn of connections) {
-        if (queue.length === 0) break;
+      // Start at a different connection each time: taking the first free one in a fixed order left the last
+      // connections idle for seconds at moderate rates, until the server closed them as idle (Node.js's 5 s
+      // keep-alive timeout), and a request written in that instant failed as a socket error.
+      for (let i = 0; i < connections.length && queue.length > 0; i++) {
+        const conn = connections[(cursor + i) % connections.length]!;
         if (!conn.busy) next(conn);
       }
+      cursor = (cursor + 1) % Math.max(1, connections.length);
       const due = start + scheduled * interval;
       if (scheduled < total && due < deadline) {
         setTimeout(pump, Math.max(0, due - performance.now()));
