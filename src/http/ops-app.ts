@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { ExporterMetrics } from '../metrics/metrics.js';
+import { MAX_QUEUED_BYTES } from '../metrics/stream-series.js';
 
 export interface OpsAppOptions {
   readonly metrics: ExporterMetrics;
@@ -30,14 +31,16 @@ export function createOpsApp({ metrics, ready }: OpsAppOptions): Koa {
   router.get('/metrics', async (ctx) => {
     // Written here rather than through Koa: each chunk goes back to the renderer once the socket took it, so a
     // scrape of 100 000 streams reuses a few buffers (see StreamSeries.recycle). Chunks, never one giant string:
-    // rendering must not hold the event loop.
+    // rendering must not hold the event loop. What the socket cannot take at once waits in its queue, up to
+    // MAX_QUEUED_BYTES: waiting for `drain` after every chunk would end the renderer's time slice each time.
     ctx.respond = false;
     const res = ctx.res;
     res.writeHead(200, { 'Content-Type': metrics.contentType });
     try {
       for await (const chunk of metrics.renderBytes()) {
         if (res.destroyed) break;
-        if (!res.write(chunk, () => metrics.recycle(chunk))) await drained(res);
+        res.write(chunk, () => metrics.recycle(chunk));
+        if (res.writableLength >= MAX_QUEUED_BYTES) await drained(res);
       }
       res.end();
     } catch (error) {

@@ -12,6 +12,8 @@ export interface StreamSeriesOptions {
   readonly onEvict: (reason: EvictionReason, count: number) => void;
   /** Whether the stream has a live session: a stream refused by the cap earlier is live when re-admitted. */
   readonly isLive?: (key: string) => boolean;
+  /** Milliseconds, for slicing a render (tests stand it still or run it fast); default performance.now. */
+  readonly now?: () => number;
 }
 
 const UP = 'tencent_live_stream_up';
@@ -28,12 +30,24 @@ const ZERO = '0'.charCodeAt(0);
 const EXCEPTIONS_PREFIX = Buffer.from(`${EXCEPTIONS}{`);
 const EXCEPTION_SUFFIX = EXCEPTION_NAMES.map((name) => Buffer.from(`,exception="${name}"} `));
 const KINDS = EXCEPTION_NAMES.length;
-/** A chunk is handed to the socket once it holds this many bytes; the renderer then yields to the event loop. */
-const CHUNK_BYTES = 64 * 1024;
-/** Room for a chunk plus the longest stream (17 exception lines of 3 labels of 256 characters, escaped). */
-const BUFFER_BYTES = CHUNK_BYTES * 2;
-/** Written chunks kept for the next ones (recycle()), so that a scrape allocates a few buffers, not 800. */
-const SPARE_BUFFERS = 8;
+/** A chunk is handed to the socket once it holds this many bytes. */
+const CHUNK_BYTES = 128 * 1024;
+/** Room for a chunk plus the longest stream (17 exception lines of 3 labels of 256 characters: ~43 KB). */
+const BUFFER_BYTES = CHUNK_BYTES + 64 * 1024;
+/**
+ * A render yields to the event loop once it ran this long, or rendered SLICE_BYTES, since it last yielded. Not
+ * after every chunk: callbacks that arrive during a slice are then committed together, one transaction for
+ * many, which costs the core far less than one each. Yielding after every 64 KiB left them one or two per
+ * turn, and the render only got what the callbacks left of the core (docs/performance.md).
+ */
+const SLICE_MS = 4;
+const SLICE_BYTES = 2 * 1024 * 1024;
+/**
+ * Written chunks kept for the next ones (recycle()), so that a scrape allocates a few dozen buffers, not 400:
+ * enough for a slice's chunks (their write callbacks only run once the slice is over) and a few more that the
+ * socket held back. At most 24 × 192 KiB stay allocated between scrapes.
+ */
+const SPARE_BUFFERS = 24;
 /** The longest value `writeValue` writes (String() of a double). */
 const MAX_VALUE_BYTES = 32;
 
@@ -41,6 +55,9 @@ const LIVE = 1;
 const ENDED = 2;
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+/** The queue limit for a renderBytes() consumer: beyond it, wait until the socket took the chunks (`drain`). */
+export const MAX_QUEUED_BYTES = SLICE_BYTES;
 
 function escapeLabel(value: string): string {
   return value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
@@ -78,8 +95,8 @@ function writeValue(out: Buffer, at: number, value: number): number {
  *
  * State is kept compact, in slots of typed arrays rather than an object per stream, and each stream's label
  * set is escaped and UTF-8 encoded once into a shared byte arena. A scrape then only copies bytes into
- * ~64 KiB buffers and yields to the event loop between them: no per-line string building, no re-encoding, and
- * little for the garbage collector (docs/performance.md has the measurements).
+ * ~128 KiB buffers and yields to the event loop every few milliseconds: no per-line string building, no
+ * re-encoding, and little for the garbage collector (docs/performance.md has the measurements).
  */
 export class StreamSeries {
   /** Stream key → slot. */
@@ -258,8 +275,8 @@ export class StreamSeries {
 
   /**
    * Takes back a chunk from renderBytes() once it was written out (not before: its bytes get overwritten).
-   * Without this every chunk is a fresh 128 KiB buffer, and the garbage collector ran several full
-   * collections per scrape of 100 000 streams to keep up with ~110 MB of them.
+   * Without this every chunk is a fresh buffer, and the garbage collector ran several full collections per
+   * scrape of 100 000 streams to keep up with ~110 MB of them.
    */
   recycle(chunk: Buffer): void {
     if (chunk.buffer.byteLength !== BUFFER_BYTES || this.spare.length >= SPARE_BUFFERS) return;
@@ -279,11 +296,24 @@ export class StreamSeries {
 
   /**
    * The two families in the Prometheus text format, UTF-8, in chunks that end at a line end; yields to the event
-   * loop between chunks. Streams tracked or dropped meanwhile may or may not appear in this scrape.
+   * loop every few milliseconds (SLICE_MS). Streams tracked or dropped meanwhile may or may not appear in this
+   * scrape.
    */
   async *renderBytes(): AsyncGenerator<Buffer> {
     // A stream known only from exception reports (its start came before we ran) has no stream_up: we do not
     // know that it is live.
+    const now = this.options.now ?? (() => performance.now());
+    let sliceStart = now();
+    let sliceBytes = 0;
+    /** Hands `chunk` on, and yields to the event loop if the slice is over. */
+    const pass = async function* (chunk: Buffer) {
+      yield chunk;
+      sliceBytes += chunk.length;
+      if (sliceBytes < SLICE_BYTES && now() - sliceStart < SLICE_MS) return;
+      await nextTurn();
+      sliceStart = now();
+      sliceBytes = 0;
+    };
     let out = this.buffer();
     let at = put(out, 0, HEADER_UP);
     for (let slot = 0; slot < this.keys.length; slot++) {
@@ -291,8 +321,7 @@ export class StreamSeries {
       if (this.keys[slot] === undefined || state === 0) continue;
       const need = this.labelLength[slot]!;
       if (at + need > out.length) {
-        yield out.subarray(0, at);
-        await nextTurn();
+        yield* pass(out.subarray(0, at));
         out = this.buffer(need);
         at = 0;
       }
@@ -300,8 +329,7 @@ export class StreamSeries {
       at = put(out, at, this.arena, this.labelStart[slot]!, need);
       if (!(state & LIVE)) out[at - 2] = ZERO;
       if (at >= CHUNK_BYTES) {
-        yield out.subarray(0, at);
-        await nextTurn();
+        yield* pass(out.subarray(0, at));
         out = this.buffer();
         at = 0;
       }
@@ -313,8 +341,7 @@ export class StreamSeries {
       const labels = this.labelLength[slot]! - UP_PREFIX.length - UP_1.length;
       const need = KINDS * (EXCEPTIONS_PREFIX.length + labels + longest);
       if (at + need > out.length) {
-        yield out.subarray(0, at);
-        await nextTurn();
+        yield* pass(out.subarray(0, at));
         out = this.buffer(need);
         at = 0;
       }
@@ -339,8 +366,7 @@ export class StreamSeries {
         out[at++] = 10;
       }
       if (at >= CHUNK_BYTES) {
-        yield out.subarray(0, at);
-        await nextTurn();
+        yield* pass(out.subarray(0, at));
         out = this.buffer();
         at = 0;
       }

@@ -9,13 +9,14 @@ const T0 = 1_700_000_000_000;
 const GRACE = 300_000;
 const IDLE = 3_600_000;
 
-function series(maxTracked = 100) {
+function series(maxTracked = 100, now?: () => number) {
   const evictions: [EvictionReason, number][] = [];
   const streams = new StreamSeries({
     maxTracked,
     graceMs: GRACE,
     idleMs: IDLE,
     onEvict: (reason, count) => evictions.push([reason, count]),
+    ...(now ? { now } : {}),
   });
   return { streams, evictions };
 }
@@ -212,20 +213,77 @@ describe('StreamSeries rendering', () => {
     assert.notEqual(promtoolCheckMetrics(`${header}tencent_live_stream_up{stream_id="a\nb"} 1\n`).status, 0);
   });
 
-  it('renders in several chunks for more than 2000 streams, every stream exactly once', async () => {
-    const { streams } = series(10_000);
-    for (let i = 0; i < 4500; i++) live(streams, `s${i}`, T0);
-    for (let i = 0; i < 2500; i++) report(streams, `s${i}`, T0);
+  it('renders in several chunks for more than 4000 streams, every stream exactly once', async () => {
+    const { streams } = series(20_000);
+    for (let i = 0; i < 9000; i++) live(streams, `s${i}`, T0);
+    for (let i = 0; i < 5000; i++) report(streams, `s${i}`, T0);
     const { text, chunks } = await render(streams);
     assert.ok(chunks.length >= 5, `${chunks.length} chunks`);
     for (const chunk of chunks) assert.ok(chunk === '' || chunk.endsWith('\n'), 'chunks end at a line end');
     const ups = text.split('\n').filter((line) => line.startsWith('tencent_live_stream_up{'));
-    assert.equal(ups.length, 4500);
-    assert.equal(new Set(ups).size, 4500);
+    assert.equal(ups.length, 9000);
+    assert.equal(new Set(ups).size, 9000);
     assert.equal(
       text.split('\n').filter((line) => line.startsWith('tencent_live_push_exceptions_total{')).length,
-      2500,
+      5000,
     );
     assert.equal((text.match(/^# TYPE /gm) ?? []).length, 2, 'each family header once');
+  });
+});
+
+describe('StreamSeries render slices', () => {
+  /** Renders while counting the event-loop turns that ran meanwhile (a setImmediate chain). */
+  async function turnsDuring(streams: StreamSeries): Promise<{ chunks: number; turns: number }> {
+    let turns = 0;
+    let rendering = true;
+    const tick = () => {
+      if (!rendering) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    let chunks = 0;
+    for await (const chunk of streams.renderBytes()) {
+      chunks++;
+      streams.recycle(chunk);
+    }
+    rendering = false;
+    return { chunks, turns };
+  }
+
+  function fill(streams: StreamSeries, count: number) {
+    for (let i = 0; i < count; i++) {
+      live(streams, `s${i}`, T0);
+      report(streams, `s${i}`, T0);
+    }
+  }
+
+  it('within its time slice, renders chunk after chunk without giving the event loop a turn', async () => {
+    // About 1.5 MB: under the slice's byte bound, so only the (stopped) clock could end the slice.
+    const { streams } = series(20_000, () => 0);
+    fill(streams, 7000);
+    const { chunks, turns } = await turnsDuring(streams);
+    assert.ok(chunks >= 5, `${chunks} chunks`);
+    assert.equal(
+      turns,
+      0,
+      'callbacks arriving meanwhile wait for the slice, and are then committed together',
+    );
+  });
+
+  it('yields to the event loop once the slice has run its time', async () => {
+    let ms = 0;
+    const { streams } = series(20_000, () => (ms += 5));
+    fill(streams, 7000);
+    const { chunks, turns } = await turnsDuring(streams);
+    assert.ok(turns >= chunks - 1, `${turns} turns for ${chunks} chunks`);
+  });
+
+  it('yields after its byte bound however fast the clock says it runs', async () => {
+    const { streams } = series(100_000, () => 0);
+    fill(streams, 40_000);
+    const { chunks, turns } = await turnsDuring(streams);
+    assert.ok(chunks >= 40, `${chunks} chunks`);
+    assert.ok(turns >= 2, `${turns} turns`);
   });
 });
