@@ -38,16 +38,18 @@ const BUFFER_BYTES = CHUNK_BYTES + 64 * 1024;
  * A render yields to the event loop once it ran this long, or rendered SLICE_BYTES, since it last yielded. Not
  * after every chunk: callbacks that arrive during a slice are then committed together, one transaction for
  * many, which costs the core far less than one each. Yielding after every 64 KiB left them one or two per
- * turn, and the render only got what the callbacks left of the core (docs/performance.md).
+ * turn, and the render only got what the callbacks left of the core (docs/performance.md). Not much longer
+ * either: a turn lasts about slice ÷ (1 − the share of the core the callbacks need), which is what a callback
+ * may wait during a scrape.
  */
-const SLICE_MS = 4;
-const SLICE_BYTES = 2 * 1024 * 1024;
+const SLICE_MS = 2;
+const SLICE_BYTES = 1024 * 1024;
 /**
  * Written chunks kept for the next ones (recycle()), so that a scrape allocates a few dozen buffers, not 400:
  * enough for a slice's chunks (their write callbacks only run once the slice is over) and a few more that the
- * socket held back. At most 24 × 192 KiB stay allocated between scrapes.
+ * socket held back. At most 20 × 192 KiB stay allocated between scrapes.
  */
-const SPARE_BUFFERS = 24;
+const SPARE_BUFFERS = 20;
 /** The longest value `writeValue` writes (String() of a double). */
 const MAX_VALUE_BYTES = 32;
 
