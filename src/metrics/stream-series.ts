@@ -42,14 +42,14 @@ const BUFFER_BYTES = CHUNK_BYTES + 64 * 1024;
  * either: a turn lasts about slice ÷ (1 − the share of the core the callbacks need), which is what a callback
  * may wait during a scrape.
  */
-const SLICE_MS = 2;
-const SLICE_BYTES = 1024 * 1024;
+const SLICE_MS = 1;
+const SLICE_BYTES = 512 * 1024;
 /**
  * Written chunks kept for the next ones (recycle()), so that a scrape allocates a few dozen buffers, not 400:
  * enough for a slice's chunks (their write callbacks only run once the slice is over) and a few more that the
- * socket held back. At most 20 × 192 KiB stay allocated between scrapes.
+ * socket held back. At most 12 × 192 KiB stay allocated between scrapes.
  */
-const SPARE_BUFFERS = 20;
+const SPARE_BUFFERS = 12;
 /** The longest value `writeValue` writes (String() of a double). */
 const MAX_VALUE_BYTES = 32;
 

@@ -59,7 +59,7 @@ describe('/metrics against a scraper that stops reading', () => {
     rendered = 0;
     const socket = await stalledScrape(svc.metricsUrl);
     const held = await settled(() => rendered);
-    // The kernel takes a few MB (send buffer up to 4 MiB here), the writer queues at most 1 MiB more.
+    // The kernel takes a few MB (send buffer up to 4 MiB here), the writer queues at most 512 KiB more.
     assert.ok(held > 0 && held < 12e6, `rendered ${held} of ${full} bytes for a scraper that reads nothing`);
     socket.destroy();
   });
