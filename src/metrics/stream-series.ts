@@ -45,7 +45,7 @@ const BUFFER_BYTES = CHUNK_BYTES + 64 * 1024;
 const SLICE_MS = 1;
 const SLICE_BYTES = 512 * 1024;
 /**
- * Written chunks kept for the next ones (recycle()), so that a scrape allocates a few dozen buffers, not 400:
+ * Written chunks kept for the next ones (recycle()), so that a scrape allocates a dozen buffers, not 400:
  * enough for a slice's chunks (their write callbacks only run once the slice is over) and a few more that the
  * socket held back. At most 12 × 192 KiB stay allocated between scrapes.
  */
@@ -97,7 +97,7 @@ function writeValue(out: Buffer, at: number, value: number): number {
  *
  * State is kept compact, in slots of typed arrays rather than an object per stream, and each stream's label
  * set is escaped and UTF-8 encoded once into a shared byte arena. A scrape then only copies bytes into
- * ~128 KiB buffers and yields to the event loop every few milliseconds: no per-line string building, no
+ * ~128 KiB buffers and yields to the event loop about every millisecond: no per-line string building, no
  * re-encoding, and little for the garbage collector (docs/performance.md has the measurements).
  */
 export class StreamSeries {
@@ -298,8 +298,8 @@ export class StreamSeries {
 
   /**
    * The two families in the Prometheus text format, UTF-8, in chunks that end at a line end; yields to the event
-   * loop every few milliseconds (SLICE_MS). Streams tracked or dropped meanwhile may or may not appear in this
-   * scrape.
+   * loop about every millisecond (SLICE_MS, SLICE_BYTES). Streams tracked or dropped meanwhile may or may not
+   * appear in this scrape.
    */
   async *renderBytes(): AsyncGenerator<Buffer> {
     // A stream known only from exception reports (its start came before we ran) has no stream_up: we do not
