@@ -184,6 +184,29 @@ describe('StreamSeries rendering', () => {
     ]);
   });
 
+  it('renders label sets of every length byte for byte (multi-byte characters, escapes), with their counts', async () => {
+    const { streams } = series(1000);
+    const alphabet = ['a', 'Z', '9', '-', '"', '\\', '\n', 'é', '直', '播', '😀'];
+    let seed = 7;
+    const random = (n: number) => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) % n;
+    const text = (length: number) => Array.from({ length }, () => alphabet[random(alphabet.length)]).join('');
+    const expected: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const [domain, app, id] = [text(random(12)), text(random(20)), `${i}${text(random(90))}`];
+      const counts = EXCEPTION_NAMES.map((_, index) => ({ index, count: random(4) === 0 ? random(1e6) : 0 }));
+      streams.addExceptions(`k${i}`, domain, app, id, counts, T0);
+      for (const { index, count } of counts) {
+        if (count > 0) {
+          expected.push(
+            `tencent_live_push_exceptions_total{${streamLabels(domain, app, id)},exception="${EXCEPTION_NAMES[index]}"} ${count}`,
+          );
+        }
+      }
+    }
+    assert.ok(expected.length > 300);
+    assert.deepEqual((await exceptions(streams)).sort(), expected.sort());
+  });
+
   it('renders text that `promtool check metrics` accepts (escaped labels, up 1 and 0, every exception kind)', async () => {
     const { streams } = series();
     streams.live('k1', 'push.example.com', 'live', 'weird\\"\n直播', T0);
@@ -228,6 +251,57 @@ describe('StreamSeries rendering', () => {
       5000,
     );
     assert.equal((text.match(/^# TYPE /gm) ?? []).length, 2, 'each family header once');
+  });
+
+  it('streams whose lines are not adjacent (slots reused after a sweep) each render once, with their value', async () => {
+    const { streams } = series(20_000);
+    for (let i = 0; i < 3000; i++) live(streams, `s${i}`, T0);
+    // Every third stream ends and goes; new streams take their slots, their lines at the arena's end.
+    for (let i = 0; i < 3000; i += 3) streams.ended(key(`s${i}`), T0);
+    streams.sweep(T0 + GRACE);
+    for (let i = 0; i < 1000; i++) live(streams, `n${i}`, T0 + GRACE);
+    for (let i = 1; i < 3000; i += 3) streams.ended(key(`s${i}`), T0 + GRACE);
+    streams.ended(key('n7'), T0 + GRACE);
+    streams.live(key('s1'), 'd.example.com', 'live', 's1', T0 + GRACE);
+    const expected = [
+      ...Array.from({ length: 3000 }, (_, i) => i)
+        .filter((i) => i % 3 !== 0)
+        .map((i) => upLine(`s${i}`, i % 3 === 1 && i !== 1 ? 0 : 1)),
+      ...Array.from({ length: 1000 }, (_, i) => upLine(`n${i}`, i === 7 ? 0 : 1)),
+    ];
+    assert.deepEqual((await up(streams)).sort(), expected.sort());
+  });
+
+  it('a render that yields while streams go and the label arena is compacted still writes whole lines', async () => {
+    let ms = 0;
+    const { streams } = series(20_000, () => (ms += 5));
+    for (let i = 0; i < 9000; i++) live(streams, `s${i}`, T0);
+    const chunks: string[] = [];
+    for await (const chunk of streams.renderBytes()) {
+      chunks.push(chunk.toString('utf8'));
+      streams.recycle(chunk);
+      if (chunks.length === 1) {
+        // Between two slices: two thirds of the streams go (the arena is compacted), new ones come.
+        for (let i = 0; i < 6000; i++) streams.ended(key(`s${i}`), T0);
+        streams.sweep(T0 + GRACE);
+        for (let i = 0; i < 500; i++) live(streams, `n${i}`, T0 + GRACE);
+      }
+    }
+    assert.ok(chunks.length >= 3, `${chunks.length} chunks`);
+    const lines = chunks
+      .join('')
+      .split('\n')
+      .filter((line) => line !== '' && !line.startsWith('#'));
+    const wellFormed =
+      /^tencent_live_stream_up\{domain="d\.example\.com",app_name="live",stream_id="[sn]\d+"\} [01]$/;
+    for (const line of lines) assert.match(line, wellFormed);
+    assert.equal(
+      new Set(lines.map((line) => line.replace(/ [01]$/, ''))).size,
+      lines.length,
+      'no stream twice',
+    );
+    for (let i = 6000; i < 9000; i++) assert.ok(lines.includes(upLine(`s${i}`, 1)), `s${i} is there`);
+    assert.equal(promtoolCheckMetrics(chunks.join('')).status, 0);
   });
 });
 
