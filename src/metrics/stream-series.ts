@@ -59,12 +59,24 @@ const SLICE_BYTES = 512 * 1024;
 const SPARE_BUFFERS = 12;
 /** The longest value `writeValue` writes (String() of a double). */
 const MAX_VALUE_BYTES = 32;
+/** The most an exception line has after its label set: the kind, the value and the line end. */
+const LONGEST_LINE_END = Math.max(...EXCEPTION_SUFFIX.map((s) => s.length)) + MAX_VALUE_BYTES + 1;
 
 const LIVE = 1;
 const ENDED = 2;
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 const monotonicNow = () => performance.now();
+
+/** The buffer a render is filling, and the stream it goes on with. */
+interface Chunk {
+  out: Buffer;
+  view: DataView;
+  at: number;
+  slot: number;
+  /** Room the next buffer needs (a stream's lines, when they did not fit). */
+  need: number;
+}
 
 /** How far a render is into its time slice (SLICE_MS, SLICE_BYTES). */
 interface Slice {
@@ -360,17 +372,49 @@ export class StreamSeries {
    * appear in this scrape.
    */
   async *renderBytes(): AsyncGenerator<Buffer> {
-    // A stream known only from exception reports (its start came before we ran) has no stream_up: we do not
-    // know that it is live.
     const now = this.options.now ?? monotonicNow;
     const slice: Slice = { now, start: now(), bytes: 0 };
-    let out = this.buffer();
-    let at = put(out, 0, HEADER_UP);
-    // Lines that lie back to back in the arena are copied together: [runStart, runEnd) is not copied yet. It is
-    // copied before every yield, as the arena may be moved meanwhile (compact()).
+    const chunk = this.chunk(0);
+    chunk.at = put(chunk.out, 0, HEADER_UP);
+    // The loops are methods of their own, each run once per chunk: a loop in this generator was optimised
+    // on stack in the first render, and the code after it, which had never run, was thrown away in the next.
+    while (this.fillUp(chunk)) {
+      yield* pass(chunk.out.subarray(0, chunk.at), slice);
+      this.nextBuffer(chunk);
+    }
+    chunk.at = put(chunk.out, chunk.at, HEADER_EXCEPTIONS);
+    chunk.slot = 0;
+    while (this.fillExceptions(chunk)) {
+      yield* pass(chunk.out.subarray(0, chunk.at), slice);
+      this.nextBuffer(chunk);
+    }
+    if (chunk.at > 0) yield chunk.out.subarray(0, chunk.at);
+  }
+
+  private chunk(need: number): Chunk {
+    const out = this.buffer(need);
+    return { out, view: viewOf(out), at: 0, slot: 0, need: 0 };
+  }
+
+  private nextBuffer(chunk: Chunk): void {
+    chunk.out = this.buffer(chunk.need);
+    chunk.view = viewOf(chunk.out);
+    chunk.at = 0;
+    chunk.need = 0;
+  }
+
+  /**
+   * Writes the stream_up lines of the streams from `chunk.slot` on; true if it stopped because the chunk is full
+   * (`chunk.slot` is then where to go on), false once every stream was written. A stream known only from
+   * exception reports (its start came before we ran) has no stream_up: we do not know that it is live. Lines
+   * that lie back to back in the arena are copied together.
+   */
+  private fillUp(chunk: Chunk): boolean {
+    const { out } = chunk;
+    let { at } = chunk;
     let runStart = 0;
     let runEnd = 0;
-    for (let slot = 0; slot < this.keys.length; slot++) {
+    for (let slot = chunk.slot; slot < this.keys.length; slot++) {
       if (this.keys[slot] === undefined || this.state[slot] === 0) continue;
       const start = this.labelStart[slot]!;
       const length = this.labelLength[slot]!;
@@ -379,31 +423,33 @@ export class StreamSeries {
         continue;
       }
       at = put(out, at, this.arena, runStart, runEnd - runStart);
-      if (at + length > CHUNK_BYTES) {
-        yield* pass(out.subarray(0, at), slice);
-        out = this.buffer(length);
-        at = 0;
+      if (at > 0 && at + length > CHUNK_BYTES) {
+        chunk.at = at;
+        chunk.slot = slot;
+        chunk.need = length;
+        return true;
       }
-      // Read again: during the yield the stream may have gone, or its line moved.
-      runStart = this.labelStart[slot]!;
-      runEnd =
-        this.keys[slot] === undefined || this.state[slot] === 0
-          ? runStart
-          : runStart + this.labelLength[slot]!;
+      runStart = start;
+      runEnd = start + length;
     }
-    at = put(out, at, this.arena, runStart, runEnd - runStart);
-    at = put(out, at, HEADER_EXCEPTIONS);
-    const longest = Math.max(...EXCEPTION_SUFFIX.map((s) => s.length)) + MAX_VALUE_BYTES + 1;
-    let view = viewOf(out);
-    for (let slot = 0; slot < this.keys.length; slot++) {
+    chunk.at = put(out, at, this.arena, runStart, runEnd - runStart);
+    return false;
+  }
+
+  /** Writes the push_exceptions_total lines of the streams from `chunk.slot` on; returns as fillUp does. */
+  private fillExceptions(chunk: Chunk): boolean {
+    const { out, view } = chunk;
+    let { at } = chunk;
+    for (let slot = chunk.slot; slot < this.keys.length; slot++) {
       if (this.keys[slot] === undefined || this.hasCounts[slot] === 0) continue;
       const labels = this.labelLength[slot]! - UP_PREFIX.length - UP_1.length;
-      const need = KINDS * (EXCEPTIONS_PREFIX.length + labels + longest);
-      if (at + need > out.length) {
-        yield* pass(out.subarray(0, at), slice);
-        out = this.buffer(need);
-        view = viewOf(out);
-        at = 0;
+      const need = KINDS * (EXCEPTIONS_PREFIX.length + labels + LONGEST_LINE_END);
+      // A buffer always has room for one stream's lines (nextBuffer), so an empty one is never full.
+      if (at > 0 && at + need > out.length) {
+        chunk.at = at;
+        chunk.slot = slot;
+        chunk.need = need;
+        return true;
       }
       const base = slot * KINDS;
       // The first line's `name{labels` is copied within the chunk for the stream's other lines: cheaper than
@@ -427,12 +473,12 @@ export class StreamSeries {
         out[at++] = 10;
       }
       if (at >= CHUNK_BYTES) {
-        yield* pass(out.subarray(0, at), slice);
-        out = this.buffer();
-        view = viewOf(out);
-        at = 0;
+        chunk.at = at;
+        chunk.slot = slot + 1;
+        return true;
       }
     }
-    if (at > 0) yield out.subarray(0, at);
+    chunk.at = at;
+    return false;
   }
 }
