@@ -30,12 +30,9 @@ const ZERO = '0'.charCodeAt(0);
 const ONE = '1'.charCodeAt(0);
 const EXCEPTIONS_PREFIX = Buffer.from(`${EXCEPTIONS}{`);
 const EXCEPTION_SUFFIX = EXCEPTION_NAMES.map((name) => Buffer.from(`,exception="${name}"} `));
-const EXCEPTION_SUFFIX_VIEW = EXCEPTION_SUFFIX.map((b) => new DataView(b.buffer, b.byteOffset, b.length));
-const EXCEPTIONS_PREFIX_VIEW = new DataView(
-  EXCEPTIONS_PREFIX.buffer,
-  EXCEPTIONS_PREFIX.byteOffset,
-  EXCEPTIONS_PREFIX.length,
-);
+const viewOf = (buffer: Buffer) => new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+const EXCEPTION_SUFFIX_VIEW = EXCEPTION_SUFFIX.map(viewOf);
+const EXCEPTIONS_PREFIX_VIEW = viewOf(EXCEPTIONS_PREFIX);
 const KINDS = EXCEPTION_NAMES.length;
 /** A chunk is handed to the socket once it holds this many bytes. */
 const CHUNK_BYTES = 128 * 1024;
@@ -128,8 +125,6 @@ function copyBytes(to: DataView, at: number, from: DataView, start: number, leng
   for (; i < length; i++) to.setUint8(at + i, from.getUint8(start + i));
   return at + length;
 }
-
-const viewOf = (buffer: Buffer) => new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 
 /** A sample value as the text format (and prom-client) writes it: digits for integers, else String(). */
 function writeValue(out: Buffer, at: number, value: number): number {
@@ -374,7 +369,8 @@ export class StreamSeries {
   async *renderBytes(): AsyncGenerator<Buffer> {
     const now = this.options.now ?? monotonicNow;
     const slice: Slice = { now, start: now(), bytes: 0 };
-    const chunk = this.chunk(0);
+    const out = this.buffer();
+    const chunk: Chunk = { out, view: viewOf(out), at: 0, slot: 0, need: 0 };
     chunk.at = put(chunk.out, 0, HEADER_UP);
     // The loops are methods of their own, each run once per chunk: a loop in this generator was optimised
     // on stack in the first render, and the code after it, which had never run, was thrown away in the next.
@@ -389,11 +385,6 @@ export class StreamSeries {
       this.nextBuffer(chunk);
     }
     if (chunk.at > 0) yield chunk.out.subarray(0, chunk.at);
-  }
-
-  private chunk(need: number): Chunk {
-    const out = this.buffer(need);
-    return { out, view: viewOf(out), at: 0, slot: 0, need: 0 };
   }
 
   private nextBuffer(chunk: Chunk): void {
