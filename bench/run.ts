@@ -94,23 +94,33 @@ function args(): { smoke: boolean; out: string } {
 const latencies = (r: LoadResult) =>
   `p50/p99/p999 ${r.latencyMs.p50.toFixed(2)}/${r.latencyMs.p99.toFixed(2)}/${r.latencyMs.p999.toFixed(2)} ms`;
 
+/** Each round's p99 with the CPU per request it cost the target, e.g. `4.85 ms (141 µs)`. */
+const roundList = (rounds: readonly LoadResult[], cpuUs: readonly number[]) =>
+  rounds.map((r, i) => `${fmt.ms(r.latencyMs.p99)} (${(cpuUs[i] ?? 0).toFixed(0)} µs)`).join(', ');
+
 const median = (values: readonly number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
 };
 
-async function saturate(target: RunningTarget, bodies: string, offset: number, s: Sizes, seconds: number) {
+/** Runs a load against the target and adds the target's CPU time per request it was sent (µs). */
+async function withCpu(target: RunningTarget, load: () => Promise<LoadResult>) {
   const before = cpuSeconds(target.pid);
-  const result = await runWrk({
-    url: target.url,
-    bodiesFile: bodies,
-    offset,
-    connections: s.connections,
-    durationSeconds: seconds,
-  });
-  const cpuUsPerRequest = ((cpuSeconds(target.pid) - before) * 1e6) / Math.max(1, result.requests);
+  const result = await load();
+  const cpuUsPerRequest = ((cpuSeconds(target.pid) - before) * 1e6) / Math.max(1, result.consumed);
   return { result, cpuUsPerRequest };
 }
+
+const saturate = (target: RunningTarget, bodies: string, offset: number, s: Sizes, seconds: number) =>
+  withCpu(target, () =>
+    runWrk({
+      url: target.url,
+      bodiesFile: bodies,
+      offset,
+      connections: s.connections,
+      durationSeconds: seconds,
+    }),
+  );
 
 /** RSS once the process has been quiet for a second (taken after the load, before any scrape). */
 async function settledRss(target: Child): Promise<number> {
@@ -177,22 +187,29 @@ async function main(): Promise<void> {
     const steadyRate = Math.max(1, Math.floor(bestService.result.rate / 2));
     const koaSteadyRounds: LoadResult[] = [];
     const steadyRounds: LoadResult[] = [];
-    const paced = (url: string, from: number, rate: number) =>
-      runPaced({
-        url,
-        bodiesFile: scenario,
-        offset: from,
-        rate,
-        connections: 64,
-        durationMs: (s.warmupSeconds + s.steadySeconds) * 1000,
-        warmupMs: s.warmupSeconds * 1000,
-      });
+    /** CPU per request of each steady round, service and bare Koa: how fast the machine was just then. */
+    const steadyCpu: { service: number[]; koa: number[] } = { service: [], koa: [] };
+    const paced = async (target: RunningTarget, from: number, rate: number, cpu: number[]) => {
+      const { result, cpuUsPerRequest } = await withCpu(target, () =>
+        runPaced({
+          url: target.url,
+          bodiesFile: scenario,
+          offset: from,
+          rate,
+          connections: 64,
+          durationMs: (s.warmupSeconds + s.steadySeconds) * 1000,
+          warmupMs: s.warmupSeconds * 1000,
+        }),
+      );
+      cpu.push(cpuUsPerRequest);
+      return result;
+    };
     for (let round = 1; round <= s.steadyRounds; round++) {
       log(
         `steady rate, round ${round}/${s.steadyRounds}: bare Koa at ${koaSteadyRate} req/s, service at ${steadyRate} req/s, ${s.steadySeconds} s each`,
       );
-      koaSteadyRounds.push(await paced(koa.url, 0, koaSteadyRate));
-      const result = await paced(service.url, offset, steadyRate);
+      koaSteadyRounds.push(await paced(koa, 0, koaSteadyRate, steadyCpu.koa));
+      const result = await paced(service, offset, steadyRate, steadyCpu.service);
       offset += result.consumed;
       steadyRounds.push(result);
     }
@@ -408,8 +425,8 @@ async function main(): Promise<void> {
       '',
       `Scrapes: ${scrapeDetail}.`,
       '',
-      `Steady-rate rounds (p99): service ${steadyRounds.map((r) => fmt.ms(r.latencyMs.p99)).join(', ')}; ` +
-        `bare Koa ${koaSteadyRounds.map((r) => fmt.ms(r.latencyMs.p99)).join(', ')}.`,
+      `Steady-rate rounds, p99 (CPU per request): service ${roundList(steadyRounds, steadyCpu.service)}; ` +
+        `bare Koa ${roundList(koaSteadyRounds, steadyCpu.koa)}.`,
       '',
       `Latency tails. Service at the steady rate (median round): ${tail(steady)}. Bare Koa at its steady rate ` +
         `(median round): ${tail(koaSteady)}. Callbacks during the scrapes: ${tail(scrapeLoad)}.`,
