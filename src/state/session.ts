@@ -1,4 +1,4 @@
-import { md5Bytes } from '../md5.js';
+import { md5Bytes, md5Into } from '../md5.js';
 
 /**
  * One push session: a stream pushed from a start event until its disconnect. Tencent gives the start and the
@@ -41,7 +41,7 @@ export function timedKey(timeMs: number, text: string): Buffer {
   const ms = Number.isFinite(timeMs) ? Math.min(Math.max(0, Math.trunc(timeMs)), Number.MAX_SAFE_INTEGER) : 0;
   key.writeUInt32BE(Math.floor(ms / 0x1_0000_0000), 0);
   key.writeUInt32BE(ms % 0x1_0000_0000, 4);
-  md5Bytes(text).copy(key, 8);
+  md5Into(text, key, 8);
   return key;
 }
 

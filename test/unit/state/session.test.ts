@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { dedupKeyOf, type ApplyContext } from '../../../src/events/kinds.js';
@@ -35,6 +36,14 @@ describe('stream and session keys', () => {
 
   it('hash to 16 bytes; an end marker depends on the stream and the sequence', () => {
     assert.equal(hashKey('x').length, 16);
+    // Keys already in a store must be found again: the bytes are MD5 of the UTF-8 text, whatever the text.
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.nat(), (text, ms) => {
+        const md5 = createHash('md5').update(text, 'utf8').digest();
+        assert.deepEqual(hashKey(text), md5);
+        assert.deepEqual(timedKey(ms, text).subarray(8), md5);
+      }),
+    );
     assert.notDeepEqual(endMarkerKey(KEY, '1'), endMarkerKey(KEY, '2'));
     assert.notDeepEqual(endMarkerKey(KEY, '1'), endMarkerKey(streamKey('other', 'live', 'room_1'), '1'));
     assert.deepEqual(endMarkerKey(KEY, '1'), endMarkerKey(KEY, '1'));
