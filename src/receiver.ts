@@ -199,10 +199,14 @@ export class Receiver {
     };
   }
 
-  /** Periodic upkeep: expire idle sessions, drop stale per-stream series, forget expired keys, probe the store. */
+  /**
+   * Periodic upkeep: expire idle sessions, drop stale per-stream series, forget expired keys, probe the store;
+   * in memory, forget the entries of streams that ended a while ago.
+   */
   async sweep(): Promise<void> {
     const { store, sessions, metrics, clock, config, log } = this.deps;
     const now = clock.now();
+    sessions.forgetEnded();
     try {
       const expired = await store.expireSessions(now - config.sessionMaxAgeSeconds * 1000);
       for (const session of expired) {
