@@ -76,6 +76,7 @@ export class SessionTable {
 
   /** Drops ended entries from before `generation`. */
   private forget(generation: number): void {
+    if (this.ended === 0) return;
     for (const [key, entry] of this.sessions) {
       if (typeof entry === 'number' && entry < generation) {
         this.sessions.delete(key);
