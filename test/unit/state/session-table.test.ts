@@ -8,6 +8,17 @@ function session(streamId: string, appName = 'live', sequence = '1'): Session {
   return { domain: 'push.example.com', appName, streamId, sequence, startedAt: 1, lastSeenAt: 1000 };
 }
 
+/** A session's own fields (an entry of the table has one more). */
+const fields = (s: Session | undefined) =>
+  s && {
+    domain: s.domain,
+    appName: s.appName,
+    streamId: s.streamId,
+    sequence: s.sequence,
+    startedAt: s.startedAt,
+    lastSeenAt: s.lastSeenAt,
+  };
+
 const counts = (table: SessionTable) =>
   Object.fromEntries([...table.countsByApp()].map(({ domain, appName, n }) => [`${domain}/${appName}`, n]));
 
@@ -17,9 +28,9 @@ describe('SessionTable', () => {
     const a = session('a');
     table.set(a);
     table.set(session('b'));
-    assert.equal(table.delete(sessionKey(a)), a);
+    assert.equal(table.delete(sessionKey(a)), true);
     assert.equal(table.get(sessionKey(a)), undefined);
-    assert.equal(table.delete(sessionKey(a)), undefined, 'an ended stream is not ended twice');
+    assert.equal(table.delete(sessionKey(a)), false, 'an ended stream is not ended twice');
     assert.deepEqual([table.size, table.endedEntries], [1, 1]);
     assert.deepEqual(counts(table), { 'push.example.com/live': 1 });
 
@@ -28,10 +39,16 @@ describe('SessionTable', () => {
     table.forgetEnded();
     assert.equal(table.endedEntries, 0, 'forgotten at the second');
 
+    const b = table.get(sessionKey(session('b')));
     table.delete(sessionKey(session('b')));
-    table.set(session('b', 'live', '2'));
+    table.set({ ...session('b', 'live', '2'), startedAt: 5, lastSeenAt: 6000 });
     assert.deepEqual([table.size, table.endedEntries], [1, 0], 'starting again reuses the ended entry');
-    assert.equal(table.get(sessionKey(session('b')))?.sequence, '2');
+    assert.deepEqual(fields(table.get(sessionKey(session('b')))), {
+      ...session('b', 'live', '2'),
+      startedAt: 5,
+      lastSeenAt: 6000,
+    });
+    assert.equal(table.get(sessionKey(session('b'))), b, 'written over in place: no new object per start');
     assert.deepEqual(counts(table), { 'push.example.com/live': 1 });
   });
 
@@ -51,6 +68,7 @@ describe('SessionTable', () => {
         id: fc.integer({ min: 0, max: 9 }),
         app: fc.constantFrom('a', 'b'),
         seq: fc.nat(3),
+        at: fc.nat(1000),
       }),
       fc.record({ op: fc.constant('delete' as const), id: fc.integer({ min: 0, max: 9 }) }),
       fc.record({ op: fc.constant('forget' as const) }),
@@ -61,22 +79,28 @@ describe('SessionTable', () => {
         const model = new Map<string, Session>();
         for (const o of ops) {
           if (o.op === 'set') {
-            const s = session(`s${o.id}`, o.app, String(o.seq));
+            const s = {
+              ...session(`s${o.id}`, o.app, String(o.seq)),
+              startedAt: o.at,
+              lastSeenAt: o.at * 1000,
+            };
             // The receiver never moves a live stream to another app: a stream key includes its app.
             table.set(s);
             model.set(sessionKey(s), s);
           } else if (o.op === 'delete') {
             for (const app of ['a', 'b']) {
               const key = sessionKey(session(`s${o.id}`, app));
-              assert.equal(table.delete(key), model.get(key));
+              assert.equal(table.delete(key), model.has(key));
               model.delete(key);
             }
           } else {
             table.forgetEnded();
           }
           assert.equal(table.size, model.size);
-          for (const [key, s] of model) assert.equal(table.get(key), s);
-          assert.deepEqual(new Set(table.values()), new Set(model.values()));
+          for (const [key, s] of model) assert.deepEqual(fields(table.get(key)), s);
+          const byKey = (list: Iterable<Session>) =>
+            [...list].map(fields).sort((x, y) => sessionKey(x!).localeCompare(sessionKey(y!)));
+          assert.deepEqual(byKey(table.values()), byKey(model.values()));
           const expected: Record<string, number> = {};
           for (const s of model.values())
             expected[`${s.domain}/${s.appName}`] = (expected[`${s.domain}/${s.appName}`] ?? 0) + 1;
