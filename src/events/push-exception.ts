@@ -2,7 +2,7 @@ import { streamKey } from '../state/session.js';
 import { exceptionIndex } from '../tencent/codes.js';
 import { compile } from '../validate/validate.js';
 import { pushExceptionSchema } from '../validate/schemas.js';
-import { defineKind } from './kinds.js';
+import { defineKind, keyNumber } from './kinds.js';
 
 /** Push exception report (321), seeds 000–003: sent every `report_interval` ms while something is abnormal. */
 interface PushExceptionEvent {
@@ -23,7 +23,7 @@ const PERSIST_SEEN_EVERY_MS = 60_000;
 export const pushException = defineKind<PushExceptionEvent>({
   name: 'push_exception',
   validate,
-  dedupKey: (e) => `321\u0000${keyOf(e)}\u0000${e.sequence}\u0000${e.data_time}`,
+  dedupKey: (e) => `321\u0000${keyOf(e)}\u0000${e.sequence}\u0000${keyNumber(e.data_time)}`,
   dedupTimeMs: (e) => e.data_time,
   domain: (e) => e.domain,
   timeField: 'data_time',

@@ -1,6 +1,6 @@
 import { compile } from '../validate/validate.js';
 import { snapshotSchema } from '../validate/schemas.js';
-import { defineKind } from './kinds.js';
+import { defineKind, keyNumber } from './kinds.js';
 
 /** Screenshot (200): no `appid`, and `app`/`appname` only in newer samples. */
 interface SnapshotEvent {
@@ -15,7 +15,8 @@ interface SnapshotEvent {
 export const snapshot = defineKind<SnapshotEvent>({
   name: 'snapshot',
   validate: compile<SnapshotEvent>(snapshotSchema),
-  dedupKey: (e) => `200\u0000${e.stream_id}\u0000${e.pic_url ?? e.pic_full_url}\u0000${e.create_time}`,
+  dedupKey: (e) =>
+    `200\u0000${e.stream_id}\u0000${e.pic_url ?? e.pic_full_url}\u0000${keyNumber(e.create_time)}`,
   dedupTimeMs: (e) => e.create_time * 1000,
   domain: (e) => e.app,
   timeField: 'create_time',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { dedupKeyOf, type ApplyContext } from '../../../src/events/kinds.js';
+import { dedupKeyOf, keyNumber, type ApplyContext } from '../../../src/events/kinds.js';
 import { pushStart, pushStop } from '../../../src/events/push.js';
 import { pushException } from '../../../src/events/push-exception.js';
 import {
@@ -69,6 +69,21 @@ describe('stream and session keys', () => {
     assert.equal(timedKey(2 ** 60, 'x').readBigUInt64BE(0), BigInt(Number.MAX_SAFE_INTEGER));
   });
 
+  it('numbers in key text read exactly as a template string writes them', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.double(),
+          fc.integer(),
+          fc.maxSafeInteger(),
+          fc.constantFrom(-0, 1e21, 1e21 - 65536, 2 ** 70),
+        ),
+        (n) => assert.equal(keyNumber(n), `${n}`),
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
   it("a kind's key is timed when its identity holds a time (321 data_time), a plain hash otherwise", () => {
     const report = pushException.validate({
       event_type: 321,
@@ -80,6 +95,11 @@ describe('stream and session keys', () => {
       abnormal_event: [{ type: 6, count: 1 }],
     });
     assert.ok(!(report instanceof ValidationFailure), 'a valid report');
+    // The text of keys already in a store: a retry after an upgrade must find its key again.
+    assert.equal(
+      pushException.dedupKey(report),
+      '321\u0000push.example.com\u0000live\u0000room_1\u00007\u00001700000000456',
+    );
     const key = dedupKeyOf(pushException, report);
     assert.equal(key.readBigUInt64BE(0), 1_700_000_000_456n);
     assert.deepEqual(key.subarray(8), hashKey(pushException.dedupKey(report)));
