@@ -48,8 +48,8 @@ export function defineKind<E>(kind: EventKind<E>): EventKind<unknown> {
  * A number in de-duplication key text, exactly as `${n}` writes it. V8 keeps every number it turns into a string
  * (and the string) in a heap-wide cache that lives in the old generation, so each new `data_time` left ~50 bytes
  * there: at 5 000 reports a second, nearly all of the old generation's growth between major collections
- * (docs/performance.md). `toFixed(0)` writes the same digits for safe integers (larger ones it writes exactly, where a template
- * string writes the shortest digits that read back as the same number) and caches nothing.
+ * (docs/performance.md). `toFixed(0)` writes the same digits for safe integers and caches nothing; larger
+ * integers it writes exactly, where a template string writes the shortest digits that read back the same.
  */
 export function keyNumber(n: number): string {
   return Number.isSafeInteger(n) ? n.toFixed(0) : String(n);
