@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig, type ListenAddress } from './config.js';
 import { createLogger } from './log.js';
+import { tuneV8 } from './runtime.js';
 import { openStore } from './state/open-store.js';
 
 /** How often sessions expire, per-stream series are swept and expired de-duplication keys are purged. */
@@ -28,6 +29,7 @@ function url(info: AddressInfo, path: string): string {
 }
 
 async function main(): Promise<void> {
+  const v8Flags = tuneV8();
   let config;
   try {
     config = loadConfig(process.env);
@@ -76,6 +78,7 @@ async function main(): Promise<void> {
       store: config.store.kind,
       keyCount: config.callbackKeys.length,
       unsigned: config.allowUnsigned,
+      v8Flags,
     },
     'listening',
   );

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { V8_FLAGS } from '../../src/runtime.js';
 import { pushException, pushStart } from '../../src/traffic/payloads.js';
 import { signPayload } from '../../src/verify/sign.js';
 import { Scrape } from '../helpers/metrics-text.js';
@@ -44,6 +45,9 @@ const active = { domain: 'd.example.com', app_name: 'live' };
 test('sessions and de-duplication keys survive kill -9', async () => {
   const first = await startProcess(env);
   running.push(first);
+  // main applies the V8 settings before anything else (src/runtime.ts; their effect: test/unit/runtime.test.ts).
+  const listening = first.logs.find((entry) => entry['msg'] === 'listening');
+  assert.deepEqual(listening?.['v8Flags'], V8_FLAGS);
   for (const start of starts) assert.equal(await post(first, start), 200);
   assert.equal(
     await post(first, pushException({ domain: 'd.example.com', appName: 'live', streamId: 'one' })),
