@@ -7,8 +7,8 @@ import { setFlagsFromString } from 'node:v8';
  * from one literal has outlived a young-generation collection, it allocates that literal's objects straight into
  * the old generation from then on. A restart with 100 000 sessions followed at once by callbacks on 64
  * connections made that call on a few literals of the callback path (119–260 objects each, 98–100 % of them
- * still in flight at the first collections) in about half of the runs. From then on each callback kept ~5 KB
- * past the young generation (what the tenured objects referenced was copied along), a major collection came
+ * still alive at the first collections) in about half of the runs. From then on each callback kept ~5 KB past
+ * the young generation (what the tenured objects referenced was kept with them), a major collection came
  * every ~4 s at full load, and RSS with 100 000 streams was 300–380 MiB instead of ~235 MiB, for the life of the
  * process (docs/performance.md, change 21). The service's long-lived state is typed arrays, maps and a few
  * objects per stream, so it gains nothing from the heuristic. The flag is read by the collector whenever it
