@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { runPaced } from './load/paced.js';
 import type { LoadResult } from './load/result.js';
 import { runWrk } from './load/wrk.js';
-import { seedSessions, writeExceptionReports, writeScenario } from './lib/bodies.js';
+import { seedExpiringKeys, seedSessions, writeExceptionReports, writeScenario } from './lib/bodies.js';
 import { cpuSeconds, LOAD_CORE, loadAverage, rssBytes, SERVICE_CORE, stop, type Child } from './lib/proc.js';
 import { fmt, machineLine, table, type Row } from './lib/report.js';
 import { ROOT } from './lib/root.js';
@@ -33,6 +33,12 @@ interface Sizes {
   readonly smallStreams: number;
   readonly largeStreams: number;
   readonly scrapeSeconds: number;
+  /**
+   * De-duplication keys put into the service's store before phases 1 and 2 that expire during them, this many a
+   * second for `expiringSeconds`: its upkeep purges keys as in production (`seedExpiringKeys`).
+   */
+  readonly expiringPerSecond: number;
+  readonly expiringSeconds: number;
 }
 
 const FULL: Sizes = {
@@ -47,6 +53,8 @@ const FULL: Sizes = {
   smallStreams: 10_000,
   largeStreams: 100_000,
   scrapeSeconds: 15,
+  expiringPerSecond: 5000,
+  expiringSeconds: 200,
 };
 
 const SMOKE: Sizes = {
@@ -61,6 +69,8 @@ const SMOKE: Sizes = {
   smallStreams: 100,
   largeStreams: 1000,
   scrapeSeconds: 2,
+  expiringPerSecond: 100,
+  expiringSeconds: 20,
 };
 
 const TARGETS = {
@@ -145,7 +155,11 @@ async function main(): Promise<void> {
     // 1. Saturation: raw node:http, bare Koa and the service, same load tool, bodies and core.
     const raw = track(await startBaseline('raw-http'));
     const koa = track(await startBaseline('bare-koa'));
-    const service = track(await startService(join(work, 'saturation', 'state.db')));
+    const serviceStore = join(work, 'saturation', 'state.db');
+    const seeded = s.expiringPerSecond * s.expiringSeconds;
+    log(`${seeded} de-duplication keys into the store, expiring ${s.expiringPerSecond} a second from now`);
+    await seedExpiringKeys(serviceStore, s.expiringPerSecond, s.expiringSeconds);
+    const service = track(await startService(serviceStore));
     let offset = 0;
     const rounds: Round[] = [];
     let serviceErrors = 0;
@@ -220,6 +234,7 @@ async function main(): Promise<void> {
     await stop(koa);
     loads.push(loadAverage());
     const wrapped = offset > s.scenarioBodies;
+    const { keysPurged = 0 } = await scrape(service.metricsUrl);
     await stop(service);
 
     // 3. Memory: the same procedure at two sizes; the slope is the cost of one more tracked stream.
@@ -416,6 +431,9 @@ async function main(): Promise<void> {
         `per target after a ${s.warmupSeconds} s warm-up; the best round of each is in the table. ` +
         `${fmt.count(s.scenarioBodies)} pre-signed bodies over ${fmt.count(s.scenarioStreams)} streams` +
         `${wrapped ? ' (the list wrapped: the last requests were duplicates)' : ', each sent once'}. ` +
+        `The service's store started with ${fmt.count(seeded)} de-duplication keys expiring ` +
+        `${fmt.count(s.expiringPerSecond)} a second, as in production once keys outlive their TTL; its upkeep ` +
+        `forgot ${fmt.count(keysPurged)} of them during saturation and the steady rate. ` +
         'Steady rate and scrape load: open-loop paced client (latency from the due time). ' +
         `Total ${((performance.now() - started) / 1000).toFixed(0)} s. Method: docs/performance.md.`,
       '',

@@ -60,6 +60,9 @@ interface Pending {
   readonly done: (outcome: Outcome | 'unavailable') => void;
 }
 
+/** Sessions expired per store call in the upkeep (~1 ms each), with a turn of the event loop in between. */
+const EXPIRE_CHUNK = 500;
+
 /** Repeated log lines about rejections are limited to one per reason in this interval. */
 const REJECTION_LOG_INTERVAL_MS = 10_000;
 
@@ -206,17 +209,26 @@ export class Receiver {
   async sweep(): Promise<void> {
     const { store, sessions, metrics, clock, config, log } = this.deps;
     const now = clock.now();
+    const cutoff = now - config.sessionMaxAgeSeconds * 1000;
     sessions.forgetEnded();
     try {
-      const expired = await store.expireSessions(now - config.sessionMaxAgeSeconds * 1000);
-      for (const session of expired) {
-        const key = sessionKey(session);
-        sessions.delete(key);
-        metrics.streams.ended(key, now);
+      let expiredCount = 0;
+      for (;;) {
+        // In chunks, each taken in (sessions and series dropped) before the event loop gets a turn: a start
+        // arriving in between must not be dropped with an expired session of the same stream.
+        const expired = await store.expireSessions(cutoff, EXPIRE_CHUNK);
+        for (const session of expired) {
+          const key = sessionKey(session);
+          sessions.delete(key);
+          metrics.streams.ended(key, now);
+        }
+        expiredCount += expired.length;
+        if (expired.length < EXPIRE_CHUNK) break;
+        await new Promise((resolve) => setImmediate(resolve));
       }
-      if (expired.length > 0) metrics.sessionsExpired(expired.length);
+      if (expiredCount > 0) metrics.sessionsExpired(expiredCount);
       metrics.streams.sweep(now);
-      await store.purgeExpiredKeys(now);
+      metrics.keysPurged(await store.purgeExpiredKeys(now));
       await store.ping();
       this.setStoreUp(true);
     } catch (error) {

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { EVENT_KINDS } from '../../src/events/table.js';
 import { dedupKeyOf, type ApplyContext } from '../../src/events/kinds.js';
+import { hashKey, timedKey } from '../../src/state/session.js';
 import { SqliteStore } from '../../src/state/sqlite-store.js';
 import type { Command } from '../../src/state/store.js';
 import { generateBodies } from '../../src/traffic/generator.js';
@@ -109,6 +110,34 @@ export async function seedSessions(path: string, count: number): Promise<void> {
         commands.push({ dedupKey: dedupKeyOf(kind, event), session: kind.command(event, context) });
       }
       await store.apply(commands, nowMs, 1800 * 1000);
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Puts de-duplication keys into a SQLite store that expire from now on, `perSecond` of them in each of the next
+ * `seconds`, as the store of a service that has been claiming `perSecond` keys a second for longer than their
+ * TTL holds them: the service's upkeep then forgets as many every 10 s as it would in production. (A fresh
+ * store purges nothing during a run shorter than the TTL.) Three in four are time-ordered like a 321 report's
+ * key, one in four hashed like a start's or a stop's; each second's keys are claimed in one batch.
+ */
+export async function seedExpiringKeys(path: string, perSecond: number, seconds: number): Promise<void> {
+  const ttlMs = 1800 * 1000;
+  const startMs = Date.now();
+  const store = new SqliteStore(path);
+  try {
+    for (let second = 0; second < seconds; second++) {
+      const claimedAt = startMs + second * 1000 - ttlMs;
+      const commands: Command[] = [];
+      for (let i = 0; i < perSecond; i++) {
+        const text = `bench-seed\u0000${second}\u0000${i}`;
+        commands.push({
+          dedupKey: i % 4 === 3 ? hashKey(text) : timedKey(claimedAt + (i * 1000) / perSecond, text),
+        });
+      }
+      await store.apply(commands, claimedAt, ttlMs);
     }
   } finally {
     await store.close();

@@ -8,6 +8,8 @@ export interface ScrapeResult {
   /** `nodejs_eventloop_lag_max_seconds`: the longest event-loop delay since the previous scrape. */
   readonly eventLoopLagMaxSeconds?: number;
   readonly trackedStreams?: number;
+  /** `tencent_live_dedup_keys_purged_total`. */
+  readonly keysPurged?: number;
   /** Lines of `tencent_live_push_exceptions_total` (counted only when asked: it costs the harness CPU). */
   readonly exceptionSeries?: number;
   readonly upSeries?: number;
@@ -58,6 +60,7 @@ export function scrape(url: string, countSeries = false): Promise<ScrapeResult> 
           status: response.statusCode ?? 0,
           eventLoopLagMaxSeconds: gauge(head, 'nodejs_eventloop_lag_max_seconds'),
           trackedStreams: gauge(head, 'tencent_live_tracked_streams'),
+          keysPurged: gauge(head, 'tencent_live_dedup_keys_purged_total'),
           ...(countSeries ? { exceptionSeries: series, upSeries: up } : {}),
         }),
       );

@@ -145,6 +145,11 @@ export class ExporterMetrics {
     help: 'Push sessions ended because no news arrived for the maximum session age.',
     registers: [this.registry],
   });
+  private readonly purged = new Counter({
+    name: 'tencent_live_dedup_keys_purged_total',
+    help: 'De-duplication keys the store forgot after TENCENT_LIVE_DEDUP_TTL_SECONDS (its periodic upkeep).',
+    registers: [this.registry],
+  });
   private readonly refused = new Counter({
     name: 'tencent_live_sessions_refused_total',
     help: 'Push starts that opened no session because TENCENT_LIVE_MAX_SESSIONS sessions were live.',
@@ -242,6 +247,10 @@ export class ExporterMetrics {
 
   sessionsExpired(count: number): void {
     this.expired.inc(count);
+  }
+
+  keysPurged(count: number): void {
+    this.purged.inc(count);
   }
 
   callback(event: EventName, outcome: Outcome, seconds: number, delaySeconds?: number): void {

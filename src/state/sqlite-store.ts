@@ -30,10 +30,13 @@ CREATE TABLE IF NOT EXISTS seen_keys (
   k BLOB PRIMARY KEY,
   expires_at INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS seen_keys_expires_at ON seen_keys (expires_at);
+DROP INDEX IF EXISTS seen_keys_expires_at;
 CREATE INDEX IF NOT EXISTS sessions_last_seen_at ON sessions (last_seen_at);
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
 `;
+
+/** Sorts before every key (keys are never empty). */
+const NO_KEY: Buffer = Buffer.alloc(0);
 
 const toSession = (row: SessionRow): Session => ({
   domain: row.domain,
@@ -44,8 +47,18 @@ const toSession = (row: SessionRow): Session => ({
   lastSeenAt: row.last_seen_at,
 });
 
-/** How many expired keys one purge statement deletes, so that a purge never blocks the loop for long. */
-const PURGE_CHUNK = 5000;
+/**
+ * Keys are purged by walking `seen_keys` in key order, this many rows per statement (each its own short
+ * transaction, ~1 ms), with a turn of the event loop between two statements.
+ */
+const PURGE_SCAN_CHUNK = 1000;
+/** A purge walks at least this many rows, and at least PURGE_SCAN_FACTOR rows per key claimed since the last. */
+const PURGE_MIN_SCAN = 20_000;
+/**
+ * Walking 4 rows per new key, each pass over the table takes about a third of the keys' lifetime, so an expired
+ * key stays at most that much longer, and the table holds at most ~4/3 of the live keys.
+ */
+const PURGE_SCAN_FACTOR = 4;
 
 /** How often the checkpointer copies committed WAL frames into the database file. */
 const CHECKPOINT_EVERY_MS = 250;
@@ -119,6 +132,10 @@ parentPort.on('message', (message) => {
 export interface SqliteStoreOptions {
   /** WAL size at which the WAL is made to start over; default 64 MiB (tests use less). */
   readonly walRestartBytes?: number;
+  /** Rows of `seen_keys` one purge statement walks (PURGE_SCAN_CHUNK; tests use less). */
+  readonly purgeScanChunk?: number;
+  /** Rows a purge walks at the least (PURGE_MIN_SCAN; tests use less). */
+  readonly purgeMinScan?: number;
 }
 
 interface WalCheckpointResult {
@@ -156,6 +173,14 @@ export class SqliteStore implements StateStore {
   private readonly get: Database.Statement<[string], SessionRow>;
   private readonly put: Database.Statement<[SessionRow]>;
   private readonly remove: Database.Statement<[string]>;
+  private readonly expire: Database.Statement<[number, number], SessionRow>;
+  private readonly chunkEnd: Database.Statement<[Buffer, number], Buffer>;
+  private readonly purgeRange: Database.Statement<[Buffer, Buffer, number]>;
+  private readonly purgeRest: Database.Statement<[Buffer, number]>;
+  /** The last key the previous purge walked past (NO_KEY: start from the first). */
+  private purgeCursor: Buffer = NO_KEY;
+  /** Keys claimed since the previous purge, which sets how far the next one walks. */
+  private claimed = 0;
   private readonly applyBatch: (
     commands: readonly Command[],
     nowMs: number,
@@ -202,6 +227,14 @@ export class SqliteStore implements StateStore {
          last_seen_at = excluded.last_seen_at`,
     );
     this.remove = this.db.prepare('DELETE FROM sessions WHERE k = ?');
+    this.expire = this.db.prepare(
+      `DELETE FROM sessions WHERE k IN (SELECT k FROM sessions WHERE last_seen_at < ? LIMIT ?) RETURNING *`,
+    );
+    this.chunkEnd = this.db
+      .prepare<[Buffer, number], Buffer>('SELECT k FROM seen_keys WHERE k > ? ORDER BY k LIMIT 1 OFFSET ?')
+      .pluck();
+    this.purgeRange = this.db.prepare('DELETE FROM seen_keys WHERE k > ? AND k <= ? AND expires_at <= ?');
+    this.purgeRest = this.db.prepare('DELETE FROM seen_keys WHERE k > ? AND expires_at <= ?');
     this.applyBatch = this.db.transaction((commands, nowMs, ttlMs) =>
       commands.map((command: Command) => this.applyOne(command, nowMs, nowMs + ttlMs)),
     );
@@ -262,6 +295,7 @@ export class SqliteStore implements StateStore {
 
   private applyOne(command: Command, nowMs: number, expiresAt: number): CommandResult {
     if (this.claim.run(command.dedupKey, expiresAt, nowMs).changes === 0) return { duplicate: true };
+    this.claimed++;
     const change = command.session;
     if (!change) return { duplicate: false };
     const key = change.op === 'start' ? sessionKey(change.session) : change.key;
@@ -271,6 +305,7 @@ export class SqliteStore implements StateStore {
       sequenceEnded = this.seen.get(endMarkerKey(key, change.session.sequence), nowMs) !== undefined;
     } else if (change.op === 'stop') {
       this.mark.run(endMarkerKey(key, change.sequence), expiresAt, nowMs);
+      this.claimed++;
     }
     const next = transition(row && toSession(row), change, sequenceEnded);
     if (next.put) this.put.run(toRow(key, next.put));
@@ -286,22 +321,33 @@ export class SqliteStore implements StateStore {
     return this.applyBatch(commands, nowMs, keyTtlMs);
   }
 
-  async expireSessions(cutoffMs: number): Promise<Session[]> {
-    return this.db
-      .prepare<[number], SessionRow>('DELETE FROM sessions WHERE last_seen_at < ? RETURNING *')
-      .all(cutoffMs)
-      .map(toSession);
+  async expireSessions(cutoffMs: number, limit: number): Promise<Session[]> {
+    return this.expire.all(cutoffMs, limit).map(toSession);
   }
 
+  /**
+   * Walks `seen_keys` in key order from where the previous purge stopped and deletes the expired keys it passes,
+   * PURGE_SCAN_CHUNK rows per statement; back at the start once it reached the end. Without an index on the
+   * expiry (which cost every claim a second B-tree entry, and the purge a random page per hashed key), a key is
+   * forgotten up to one pass after it expired: never before. Stops at the end of the table, so a small table is
+   * walked whole by every purge.
+   */
   async purgeExpiredKeys(nowMs: number): Promise<number> {
-    const purge = this.db.prepare<[number, number]>(
-      'DELETE FROM seen_keys WHERE k IN (SELECT k FROM seen_keys WHERE expires_at <= ? LIMIT ?)',
-    );
+    const chunk = this.options.purgeScanChunk ?? PURGE_SCAN_CHUNK;
+    let budget = Math.max(this.options.purgeMinScan ?? PURGE_MIN_SCAN, PURGE_SCAN_FACTOR * this.claimed);
+    this.claimed = 0;
     let total = 0;
     for (;;) {
-      const { changes } = purge.run(nowMs, PURGE_CHUNK);
-      total += changes;
-      if (changes < PURGE_CHUNK) return total;
+      const end = this.chunkEnd.get(this.purgeCursor, chunk - 1);
+      if (end === undefined) {
+        total += this.purgeRest.run(this.purgeCursor, nowMs).changes;
+        this.purgeCursor = NO_KEY;
+        return total;
+      }
+      total += this.purgeRange.run(this.purgeCursor, end, nowMs).changes;
+      this.purgeCursor = end;
+      budget -= chunk;
+      if (budget <= 0) return total;
       await new Promise((resolve) => setImmediate(resolve));
     }
   }

@@ -20,9 +20,15 @@ export interface StateStore {
   readonly name: StoreName;
   loadSessions(): Promise<Session[]>;
   apply(commands: readonly Command[], nowMs: number, keyTtlMs: number): Promise<CommandResult[]>;
-  /** Deletes and returns the sessions whose `lastSeenAt` is before `cutoffMs`. */
-  expireSessions(cutoffMs: number): Promise<Session[]>;
-  /** Forgets de-duplication keys that expired; returns how many. */
+  /**
+   * Deletes and returns up to `limit` of the sessions whose `lastSeenAt` is before `cutoffMs` (called again until
+   * it returns fewer, so that no call holds the event loop for long).
+   */
+  expireSessions(cutoffMs: number, limit: number): Promise<Session[]>;
+  /**
+   * Forgets de-duplication keys that expired; returns how many. A key may outlive its expiry until a later purge,
+   * never the other way round: a key that expired counts as new again whether it was purged or not.
+   */
   purgeExpiredKeys(nowMs: number): Promise<number>;
   /** Rejects when the store cannot answer. */
   ping(): Promise<void>;

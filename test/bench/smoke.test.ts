@@ -111,6 +111,11 @@ test(
       !table.some((r) => /NaN|Infinity|undefined/.test(r.value)),
       'no figure is missing its measurement',
     );
+    // The service's store held keys that expire during the run, read back from its metrics.
+    assert.match(
+      written,
+      /store started with 2,000 de-duplication keys expiring 100 a second, .+ forgot [\d,]+ of them/,
+    );
     assert.match(
       written,
       /^Latency tails\. Service at the steady rate \(median round\): client send lag p99 [\d.]+ ms, p99 from the actual send [\d.]+ ms; worst/m,

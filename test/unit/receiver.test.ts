@@ -5,6 +5,7 @@ import { createLogger } from '../../src/log.js';
 import { ExporterMetrics } from '../../src/metrics/metrics.js';
 import { Receiver } from '../../src/receiver.js';
 import { ManualClock } from '../../src/state/clock.js';
+import { sessionKey } from '../../src/state/session.js';
 import { SessionTable } from '../../src/state/session-table.js';
 import { SqliteStore } from '../../src/state/sqlite-store.js';
 import type { StateStore } from '../../src/state/store.js';
@@ -115,6 +116,52 @@ describe('Receiver: exception reports keep a session alive', () => {
     assert.equal(m.get('tencent_live_series_evictions_total', { reason: 'ended' }), 1);
     assert.equal(m.get('tencent_live_sessions_expired_total'), 1);
     assert.equal(m.get('tencent_live_streams_active', LABELS), 1);
+  });
+
+  it('expires many sessions in chunks; starts arriving between two chunks stay live', async () => {
+    const h = harness({ TENCENT_LIVE_SESSION_MAX_AGE_SECONDS: '3600' });
+    const streamKey = (streamId: string) =>
+      sessionKey({ domain: LABELS.domain, appName: LABELS.app_name, streamId });
+    // Chunks of 500 go oldest first: 'early' expires with the first chunk, 'late' with the third.
+    assert.deepEqual(await h.post(push(1, 'early', '1', T0_S)), OK);
+    h.clock.advance(1);
+    await Promise.all(Array.from({ length: 1200 }, (_, i) => h.post(push(1, `quiet-${i}`, '1', T0_S))));
+    h.clock.advance(1000);
+    assert.deepEqual(await h.post(push(1, 'late', '1', T0_S + 1)), OK);
+    h.clock.set(T0 + 2 * 3600_000);
+    const sweeping = h.receiver.sweep();
+    // The first turn after the first chunk: both streams come back with a new push.
+    const restarted = await new Promise<unknown[]>((resolve) =>
+      setImmediate(() =>
+        resolve([h.post(push(1, 'early', '2', T0_S + 7200)), h.post(push(1, 'late', '2', T0_S + 7200))]),
+      ),
+    );
+    await sweeping;
+    assert.deepEqual(await Promise.all(restarted), [OK, OK]);
+    const m = await h.scrape();
+    // 'early' expired before it came back; 'late' came back (a new push replaced it) before its chunk.
+    assert.equal(m.get('tencent_live_sessions_expired_total'), 1201);
+    assert.equal(h.sessions.size, 2);
+    for (const streamId of ['early', 'late']) {
+      assert.equal(h.sessions.get(streamKey(streamId))?.sequence, '2', streamId);
+      assert.equal(m.get('tencent_live_stream_up', { ...LABELS, stream_id: streamId }), 1, streamId);
+    }
+  });
+
+  it('the upkeep forgets de-duplication keys after the TTL and counts them', async () => {
+    const h = harness({ TENCENT_LIVE_DEDUP_TTL_SECONDS: '900' });
+    const reports = [1, 2, 3].map((i) => report(`s-${i}`, h.clock.now()));
+    for (const body of reports) assert.deepEqual(await h.post(body), OK);
+    h.clock.advance(899_999);
+    await h.receiver.sweep();
+    assert.equal((await h.scrape()).get('tencent_live_dedup_keys_purged_total'), 0);
+    h.clock.advance(1);
+    await h.receiver.sweep();
+    assert.equal((await h.scrape()).get('tencent_live_dedup_keys_purged_total'), 3);
+    // A very late retry is an event again (the clock says the signature is still valid: t is signed anew).
+    await h.post(reports[0]!);
+    const outcome = { event: 'push_exception', outcome: 'accepted' };
+    assert.equal((await h.scrape()).get('tencent_live_callbacks_total', outcome), 4);
   });
 
   it('persists lastSeenAt at most once a minute, so a burst of reports costs no writes', async () => {

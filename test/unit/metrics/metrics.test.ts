@@ -32,6 +32,7 @@ describe('ExporterMetrics', () => {
     assert.equal(m.get('tencent_live_tracked_streams_limit'), 777);
     assert.equal(m.get('tencent_live_tracked_streams'), 0);
     assert.equal(m.get('tencent_live_sessions_expired_total'), 0);
+    assert.equal(m.get('tencent_live_dedup_keys_purged_total'), 0);
     assert.doesNotMatch(m.text, /^process_|^nodejs_/m, 'no process metrics unless asked for');
   });
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { hashKey, sessionKey, type Session } from '../../../src/state/session.js';
-import { SqliteStore } from '../../../src/state/sqlite-store.js';
+import { SqliteStore, type SqliteStoreOptions } from '../../../src/state/sqlite-store.js';
 import type { Command } from '../../../src/state/store.js';
 
 const NOW = 1_700_000_000_000;
@@ -44,8 +44,12 @@ const stopOf = (s: Session, dedup = `0/${s.streamId}/${s.sequence}`): Command =>
   session: { op: 'stop', key: sessionKey(s), sequence: s.sequence },
 });
 
-async function withStore<T>(run: (store: SqliteStore, path: string) => Promise<T>, path = freshPath()) {
-  const store = new SqliteStore(path);
+async function withStore<T>(
+  run: (store: SqliteStore, path: string) => Promise<T>,
+  path = freshPath(),
+  options: SqliteStoreOptions = {},
+) {
+  const store = new SqliteStore(path, options);
   try {
     return await run(store, path);
   } finally {
@@ -106,6 +110,72 @@ describe('SqliteStore de-duplication', () => {
       assert.deepEqual(await store.apply([key('old-7')], NOW + 1001, 1000), [{ duplicate: false }]);
     }));
 
+  it('purges incrementally: a bounded walk per call, going on where the last one stopped, then round again', () =>
+    withStore(
+      async (store) => {
+        // 1 000 claims: the first purge may walk 4 000 rows, more than the table, so it walks it whole.
+        await store.apply(
+          Array.from({ length: 1000 }, (_, i) => key(`k-${i}`)),
+          NOW,
+          1000,
+        );
+        assert.equal(await store.purgeExpiredKeys(NOW + 999), 0, 'nothing expired yet');
+        // No claims since: each purge walks its minimum, 250 rows in chunks of 50.
+        const purged = [];
+        for (let i = 0; i < 5; i++) purged.push(await store.purgeExpiredKeys(NOW + 1000));
+        assert.deepEqual(purged, [250, 250, 250, 250, 0]);
+        // After the end of the table the walk starts over; nothing is left.
+        assert.equal(await store.purgeExpiredKeys(NOW + 1000), 0);
+        assert.deepEqual(await store.apply([key('k-1')], NOW + 1000, 1000), [{ duplicate: false }]);
+      },
+      freshPath(),
+      { purgeScanChunk: 50, purgeMinScan: 250 },
+    ));
+
+  it('a purge never forgets a key before its expiry, whatever the key order of young and old keys', () =>
+    withStore(
+      async (store) => {
+        const young = Array.from({ length: 300 }, (_, i) => key(`young-${i}`));
+        const old = Array.from({ length: 300 }, (_, i) => key(`old-${i}`));
+        await store.apply(old, NOW, 1000);
+        await store.apply(young, NOW + 600, 1000);
+        let purged = 0;
+        for (let i = 0; i < 20; i++) purged += await store.purgeExpiredKeys(NOW + 1500);
+        assert.equal(purged, 300);
+        const again = await store.apply([...young, ...old], NOW + 1500, 1000);
+        assert.deepEqual(
+          again.map((r) => r.duplicate),
+          [...young.map(() => true), ...old.map(() => false)],
+        );
+      },
+      freshPath(),
+      { purgeScanChunk: 7, purgeMinScan: 7 },
+    ));
+
+  it('a purge gives the event loop a turn between two chunks', () =>
+    withStore(
+      async (store) => {
+        await store.apply(
+          Array.from({ length: 500 }, (_, i) => key(`k-${i}`)),
+          NOW,
+          1000,
+        );
+        let turns = 0;
+        let done = false;
+        const tick = () => {
+          turns++;
+          if (!done) setImmediate(tick);
+        };
+        setImmediate(tick);
+        assert.equal(await store.purgeExpiredKeys(NOW + 1000), 500);
+        done = true;
+        // 500 rows in chunks of 50: 10 chunks, 9 turns between them.
+        assert.ok(turns >= 9, `only ${turns} turns`);
+      },
+      freshPath(),
+      { purgeScanChunk: 50, purgeMinScan: 1 },
+    ));
+
   it('an end marker expires with the keys: a very late start of an ended push opens a session again', () =>
     withStore(async (store) => {
       const s = session('s1', '1');
@@ -157,13 +227,33 @@ describe('SqliteStore sessions', () => {
       const edge = session('edge', '1', NOW - 1000);
       const young = session('young', '1', NOW);
       await store.apply([startOf(old), startOf(edge), startOf(young)], NOW, TTL);
-      assert.deepEqual(await store.expireSessions(NOW - 1000), [old]);
-      assert.deepEqual(await store.expireSessions(NOW - 1000), []);
+      assert.deepEqual(await store.expireSessions(NOW - 1000, 10), [old]);
+      assert.deepEqual(await store.expireSessions(NOW - 1000, 10), []);
       const left = (await store.loadSessions()).map((s) => s.streamId).sort();
       assert.deepEqual(left, ['edge', 'young']);
       // An expired session's later disconnect finds no session.
       const [late] = await store.apply([stopOf(old)], NOW, TTL);
       assert.equal(late?.duplicate === false && late.session?.result, 'no_session');
+    }));
+
+  it('expireSessions returns at most `limit` sessions a call, the oldest-first order not promised', () =>
+    withStore(async (store) => {
+      const old = Array.from({ length: 7 }, (_, i) => session(`old-${i}`, '1', NOW - 5000 + i));
+      await store.apply([...old.map((s) => startOf(s)), startOf(session('young', '1'))], NOW, TTL);
+      const chunks = [];
+      for (
+        let got = await store.expireSessions(NOW - 1000, 3);
+        ;
+        got = await store.expireSessions(NOW - 1000, 3)
+      ) {
+        chunks.push(got.length);
+        if (got.length < 3) break;
+      }
+      assert.deepEqual(chunks, [3, 3, 1]);
+      assert.deepEqual(
+        (await store.loadSessions()).map((s) => s.streamId),
+        ['young'],
+      );
     }));
 
   it('a batch is atomic: when one command fails, no key of the batch is claimed and it rejects', () =>
@@ -193,6 +283,32 @@ describe('SqliteStore durability', () => {
     }, path);
   });
 
+  it('opens a file of an earlier version: drops the index on key expiry, keeps every key', async () => {
+    const path = freshPath();
+    await withStore(async (store) => {
+      await store.apply([key('kept')], NOW, TTL);
+    }, path);
+    const indexes = () => {
+      const db = new Database(path);
+      try {
+        return db
+          .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'seen_keys'")
+          .pluck()
+          .all();
+      } finally {
+        db.close();
+      }
+    };
+    const earlier = new Database(path);
+    earlier.exec('CREATE INDEX seen_keys_expires_at ON seen_keys (expires_at)');
+    earlier.close();
+    assert.deepEqual(indexes(), ['seen_keys_expires_at']);
+    await withStore(async (store) => {
+      assert.deepEqual(await store.apply([key('kept')], NOW + 1, TTL), [{ duplicate: true }]);
+    }, path);
+    assert.deepEqual(indexes(), []);
+  });
+
   it('close releases every file descriptor it opened (connections and the checkpointer flush descriptor)', async () => {
     const open = () => readdirSync('/proc/self/fd').length;
     const before = open();
@@ -212,7 +328,7 @@ describe('SqliteStore durability', () => {
     await assert.rejects(store.apply([key('a')], NOW, TTL));
     await assert.rejects(store.loadSessions());
     await assert.rejects(store.ping());
-    await assert.rejects(store.expireSessions(NOW));
+    await assert.rejects(store.expireSessions(NOW, 10));
   });
 });
 
