@@ -61,7 +61,7 @@ interface Pending {
 }
 
 /** Sessions expired per store call in the upkeep (~1 ms each), with a turn of the event loop in between. */
-const EXPIRE_CHUNK = 500;
+const EXPIRE_CHUNK = 200;
 
 /** Repeated log lines about rejections are limited to one per reason in this interval. */
 const REJECTION_LOG_INTERVAL_MS = 10_000;

@@ -122,7 +122,7 @@ describe('Receiver: exception reports keep a session alive', () => {
     const h = harness({ TENCENT_LIVE_SESSION_MAX_AGE_SECONDS: '3600' });
     const streamKey = (streamId: string) =>
       sessionKey({ domain: LABELS.domain, appName: LABELS.app_name, streamId });
-    // Chunks of 500 go oldest first: 'early' expires with the first chunk, 'late' with the third.
+    // Chunks of 200 go oldest first: 'early' expires with the first chunk, 'late' with the last.
     assert.deepEqual(await h.post(push(1, 'early', '1', T0_S)), OK);
     h.clock.advance(1);
     await Promise.all(Array.from({ length: 1200 }, (_, i) => h.post(push(1, `quiet-${i}`, '1', T0_S))));
