@@ -35,6 +35,9 @@ function session(streamId: string, sequence: string, lastSeenAt = NOW): Session 
 }
 
 const key = (text: string): Command => ({ dedupKey: hashKey(text) });
+/** `n` keys `prefix-0` … `prefix-(n-1)`. */
+const keys = (n: number, prefix: string): Command[] =>
+  Array.from({ length: n }, (_, i) => key(`${prefix}-${i}`));
 const startOf = (s: Session, dedup = `1/${s.streamId}/${s.sequence}`): Command => ({
   dedupKey: hashKey(dedup),
   session: { op: 'start', session: s },
@@ -100,7 +103,7 @@ describe('SqliteStore de-duplication', () => {
 
   it('purgeExpiredKeys forgets exactly the expired keys, in chunks, and returns how many', () =>
     withStore(async (store) => {
-      const old = Array.from({ length: 12_345 }, (_, i) => key(`old-${i}`));
+      const old = keys(12_345, 'old');
       await store.apply(old, NOW, 1000);
       await store.apply([key('young')], NOW + 500, 1000);
       assert.equal(await store.purgeExpiredKeys(NOW + 999), 0);
@@ -114,11 +117,7 @@ describe('SqliteStore de-duplication', () => {
     withStore(
       async (store) => {
         // 1 000 claims: the first purge may walk 4 000 rows, more than the table, so it walks it whole.
-        await store.apply(
-          Array.from({ length: 1000 }, (_, i) => key(`k-${i}`)),
-          NOW,
-          1000,
-        );
+        await store.apply(keys(1000, 'k'), NOW, 1000);
         assert.equal(await store.purgeExpiredKeys(NOW + 999), 0, 'nothing expired yet');
         // No claims since: each purge walks its minimum, 250 rows in chunks of 50.
         const purged = [];
@@ -135,8 +134,8 @@ describe('SqliteStore de-duplication', () => {
   it('a purge never forgets a key before its expiry, whatever the key order of young and old keys', () =>
     withStore(
       async (store) => {
-        const young = Array.from({ length: 300 }, (_, i) => key(`young-${i}`));
-        const old = Array.from({ length: 300 }, (_, i) => key(`old-${i}`));
+        const young = keys(300, 'young');
+        const old = keys(300, 'old');
         await store.apply(old, NOW, 1000);
         await store.apply(young, NOW + 600, 1000);
         let purged = 0;
@@ -155,11 +154,7 @@ describe('SqliteStore de-duplication', () => {
   it('a purge gives the event loop a turn between two chunks', () =>
     withStore(
       async (store) => {
-        await store.apply(
-          Array.from({ length: 500 }, (_, i) => key(`k-${i}`)),
-          NOW,
-          1000,
-        );
+        await store.apply(keys(500, 'k'), NOW, 1000);
         let turns = 0;
         let done = false;
         const tick = () => {
@@ -353,7 +348,7 @@ describe('SqliteStore WAL', () => {
       // Without the writer's own checkpoint to the end, SQLite would never start the WAL over under steady writes.
       assert.ok(store.walRestarts >= 2, `the WAL was made restartable ${store.walRestarts} times`);
       // And it does start over with the next commit: the WAL then holds that commit's frames only.
-      const last = Array.from({ length: 10 }, (_, i) => key(`wal-last-${i}`));
+      const last = keys(10, 'wal-last');
       await store.apply(last, NOW, TTL);
       written.push(...last);
       const reader = new Database(path);
