@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { runPaced } from './load/paced.js';
 import type { LoadResult } from './load/result.js';
 import { runWrk } from './load/wrk.js';
-import { seedExpiringKeys, seedSessions, writeExceptionReports, writeScenario } from './lib/bodies.js';
+import { Scenario, seedExpiringKeys, seedSessions, writeExceptionReports } from './lib/bodies.js';
 import { cpuSeconds, LOAD_CORE, loadAverage, rssBytes, SERVICE_CORE, stop, type Child } from './lib/proc.js';
 import { fmt, machineLine, table, type Row } from './lib/report.js';
 import { ROOT } from './lib/root.js';
@@ -19,7 +19,10 @@ import { startBaseline, startService, type RunningTarget } from './lib/service.j
  */
 
 interface Sizes {
-  /** Bodies of the realistic mix, over `scenarioStreams` streams, for saturation and the steady rate. */
+  /**
+   * Bodies of the realistic mix, over `scenarioStreams` streams, for saturation (the service's steady rounds
+   * get a file of their own that continues the same traffic, sized once the steady rate is known).
+   */
   readonly scenarioBodies: number;
   readonly scenarioStreams: number;
   readonly warmupSeconds: number;
@@ -42,7 +45,8 @@ interface Sizes {
 }
 
 const FULL: Sizes = {
-  scenarioBodies: 600_000,
+  // A service at 25 000 req/s takes 675 000 in the warm-up and three rounds.
+  scenarioBodies: 700_000,
   scenarioStreams: 10_000,
   warmupSeconds: 3,
   rounds: 3,
@@ -149,8 +153,9 @@ async function main(): Promise<void> {
   try {
     log(`service on core ${SERVICE_CORE}, load on core ${LOAD_CORE}; scratch ${work}`);
     log(`generating ${s.scenarioBodies} signed bodies over ${s.scenarioStreams} streams`);
+    const traffic = new Scenario(s.scenarioStreams);
     const scenario = join(work, 'scenario.jsonl');
-    writeScenario(scenario, s.scenarioBodies, s.scenarioStreams);
+    traffic.write(scenario, s.scenarioBodies);
 
     // 1. Saturation: raw node:http, bare Koa and the service, same load tool, bodies and core.
     const raw = track(await startBaseline('raw-http'));
@@ -199,15 +204,28 @@ async function main(): Promise<void> {
     await stop(raw);
     const koaSteadyRate = Math.max(1, Math.floor(bestKoa.result.rate / 2));
     const steadyRate = Math.max(1, Math.floor(bestService.result.rate / 2));
+    const wrapped = offset > s.scenarioBodies;
+    // The service's steady rounds go on with the same traffic in a file of their own: at the rate of a fast
+    // machine, the saturation file would otherwise wrap and send bodies the service already de-duplicates.
+    const steadyBodies = join(work, 'steady.jsonl');
+    const steadyCount = Math.ceil(steadyRate * (s.warmupSeconds + s.steadySeconds) * s.steadyRounds * 1.05);
+    traffic.write(steadyBodies, steadyCount);
+    let steadyOffset = 0;
     const koaSteadyRounds: LoadResult[] = [];
     const steadyRounds: LoadResult[] = [];
     /** CPU per request of each steady round, service and bare Koa: how fast the machine was just then. */
     const steadyCpu: { service: number[]; koa: number[] } = { service: [], koa: [] };
-    const paced = async (target: RunningTarget, from: number, rate: number, cpu: number[]) => {
+    const paced = async (
+      target: RunningTarget,
+      bodiesFile: string,
+      from: number,
+      rate: number,
+      cpu: number[],
+    ) => {
       const { result, cpuUsPerRequest } = await withCpu(target, () =>
         runPaced({
           url: target.url,
-          bodiesFile: scenario,
+          bodiesFile,
           offset: from,
           rate,
           connections: 64,
@@ -222,9 +240,9 @@ async function main(): Promise<void> {
       log(
         `steady rate, round ${round}/${s.steadyRounds}: bare Koa at ${koaSteadyRate} req/s, service at ${steadyRate} req/s, ${s.steadySeconds} s each`,
       );
-      koaSteadyRounds.push(await paced(koa, 0, koaSteadyRate, steadyCpu.koa));
-      const result = await paced(service, offset, steadyRate, steadyCpu.service);
-      offset += result.consumed;
+      koaSteadyRounds.push(await paced(koa, scenario, 0, koaSteadyRate, steadyCpu.koa));
+      const result = await paced(service, steadyBodies, steadyOffset, steadyRate, steadyCpu.service);
+      steadyOffset += result.consumed;
       steadyRounds.push(result);
     }
     const medianRound = (results: LoadResult[]) =>
@@ -233,7 +251,6 @@ async function main(): Promise<void> {
     const steady = medianRound(steadyRounds);
     await stop(koa);
     loads.push(loadAverage());
-    const wrapped = offset > s.scenarioBodies;
     const { keysPurged = 0 } = await scrape(service.metricsUrl);
     await stop(service);
 
@@ -430,7 +447,8 @@ async function main(): Promise<void> {
         `in a temp dir. Saturation: \`wrk\` -t1 -c${s.connections}, ${s.rounds} rounds of ${s.roundSeconds} s ` +
         `per target after a ${s.warmupSeconds} s warm-up; the best round of each is in the table. ` +
         `${fmt.count(s.scenarioBodies)} pre-signed bodies over ${fmt.count(s.scenarioStreams)} streams` +
-        `${wrapped ? ' (the list wrapped: the last requests were duplicates)' : ', each sent once'}. ` +
+        `${wrapped ? ' (the list wrapped: the last requests were duplicates)' : ', each sent once'}; the ` +
+        `service's steady rounds continued the same traffic with ${fmt.count(steadyCount)} more. ` +
         `The service's store started with ${fmt.count(seeded)} de-duplication keys expiring ` +
         `${fmt.count(s.expiringPerSecond)} a second, as in production once keys outlive their TTL; its upkeep ` +
         `forgot ${fmt.count(keysPurged)} of them during saturation and the steady rate. ` +

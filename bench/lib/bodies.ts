@@ -1,10 +1,10 @@
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { EVENT_KINDS } from '../../src/events/table.js';
 import { dedupKeyOf, type ApplyContext } from '../../src/events/kinds.js';
 import { hashKey, timedKey } from '../../src/state/session.js';
 import { SqliteStore } from '../../src/state/sqlite-store.js';
 import type { Command } from '../../src/state/store.js';
-import { generateBodies } from '../../src/traffic/generator.js';
+import { TrafficGenerator } from '../../src/traffic/generator.js';
 import { pushException, pushStart, sequenceFor } from '../../src/traffic/payloads.js';
 import { normalizeTopLevel, ValidationFailure } from '../../src/validate/validate.js';
 import { signPayload } from '../../src/verify/sign.js';
@@ -31,16 +31,45 @@ const THIRD_KIND = [1, 3, 15];
  */
 const SCENARIO_RATE = 8000;
 
-/** The realistic mix (TrafficGenerator's default: ≈ 70 % 321 reports, 25 % starts/stops, 5 % retries). */
-export function writeScenario(file: string, count: number, streams: number, seed = 1): void {
-  const startMs = Date.now();
-  let generated = 0;
-  const now = () => startMs + (generated++ * 1000) / SCENARIO_RATE;
-  const bodies = generateBodies(
-    { key: BENCH_KEY, seed, streams, validitySeconds: VALIDITY_SECONDS, now },
-    count,
-  );
-  writeFileSync(file, `${bodies.join('\n')}\n`);
+/** Bodies written per `writeSync`: a file of any size, never one string holding it all. */
+const WRITE_CHUNK = 10_000;
+
+/**
+ * The realistic mix (TrafficGenerator's default: ≈ 70 % 321 reports, 25 % starts/stops, 5 % retries) as one
+ * stream of callbacks that files are cut from in turn: each `write` goes on where the previous one stopped, so
+ * a later phase continues the same streams and sessions instead of repeating bodies the service has seen.
+ */
+export class Scenario {
+  private readonly generator: TrafficGenerator;
+
+  constructor(streams: number, seed = 1) {
+    const startMs = Date.now();
+    let generated = 0;
+    const now = () => startMs + (generated++ * 1000) / SCENARIO_RATE;
+    this.generator = new TrafficGenerator({
+      key: BENCH_KEY,
+      seed,
+      streams,
+      validitySeconds: VALIDITY_SECONDS,
+      now,
+    });
+  }
+
+  /** Writes the next `count` bodies to `file`, one per line. */
+  write(file: string, count: number): void {
+    const fd = openSync(file, 'w');
+    try {
+      for (let written = 0; written < count; written += WRITE_CHUNK) {
+        const lines = Array.from(
+          { length: Math.min(WRITE_CHUNK, count - written) },
+          () => this.generator.next().body,
+        );
+        writeSync(fd, `${lines.join('\n')}\n`);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
 }
 
 interface BenchStream {

@@ -11,6 +11,12 @@ import type { LoadResult } from './result.js';
  *   to seed state as fast as the service takes it.
  * Bodies come from a file, one JSON body per line, each sent once in order from `offset`. Latencies are taken
  * with performance.now() (sub-millisecond); the result is one JSON line on stdout.
+ *
+ * Paced, the client polls its event loop (`setImmediate`) instead of sleeping on a timer, and so keeps its own
+ * core busy: Node.js timers fire at millisecond resolution, so a timer-driven client sent ~5 requests at once
+ * every 1–2 ms and charged up to ~2 ms of its own lateness to the server (docs/performance.md, "The paced
+ * client sends on time"). Polling, each request leaves within microseconds of its due time, evenly spaced as
+ * callbacks from many independent senders arrive.
  */
 export interface PacedOptions {
   readonly url: string;
@@ -42,6 +48,22 @@ interface Connection {
 
 const HEADER_END = Buffer.from('\r\n\r\n');
 
+/**
+ * The file's lines as Buffers (empty lines skipped), without decoding the file into one string: a file of
+ * bodies for a fast machine's steady rate is larger than the longest string V8 allows (~512 MiB).
+ */
+function readLines(file: string): Buffer[] {
+  const data = readFileSync(file);
+  const lines: Buffer[] = [];
+  for (let start = 0; start < data.length;) {
+    let end = data.indexOf(10, start);
+    if (end < 0) end = data.length;
+    if (end > start) lines.push(data.subarray(start, end));
+    start = end + 1;
+  }
+  return lines;
+}
+
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
@@ -49,7 +71,7 @@ function percentile(sorted: Float64Array, p: number): number {
 
 export async function runPacedLoad(options: PacedOptions): Promise<LoadResult> {
   const url = new URL(options.url);
-  const bodies = readFileSync(options.bodiesFile, 'utf8').split('\n').filter(Boolean);
+  const bodies = readLines(options.bodiesFile);
   const total = options.count ?? Infinity;
   const durationMs = options.durationMs ?? Infinity;
   if (total === Infinity && durationMs === Infinity) throw new Error('give count or durationMs');
@@ -82,7 +104,7 @@ export async function runPacedLoad(options: PacedOptions): Promise<LoadResult> {
   // Requests are encoded before the clock starts: the client's own work must not delay what it measures.
   const encode = (index: number) => {
     const body = bodies[(options.offset + index) % bodies.length]!;
-    return Buffer.from(`${head}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    return Buffer.concat([Buffer.from(`${head}Content-Length: ${body.length}\r\n\r\n`), body]);
   };
   const requests = Array.from({ length: Math.min(expected, bodies.length) }, (_, i) => encode(i));
   const send = (conn: Connection, dueAt: number) => {
@@ -187,7 +209,8 @@ export async function runPacedLoad(options: PacedOptions): Promise<LoadResult> {
       cursor = (cursor + 1) % Math.max(1, connections.length);
       const due = start + scheduled * interval;
       if (scheduled < total && due < deadline) {
-        setTimeout(pump, Math.max(0, due - performance.now()));
+        // Polled, not timed (see the top of this file): the next request leaves as soon as it is due.
+        setImmediate(pump);
       } else {
         scheduledAll = true;
         if (idle()) finish();
