@@ -17,6 +17,8 @@ export interface ReceiverDeps {
   readonly metrics: ExporterMetrics;
   readonly sessions: SessionTable;
   readonly log: Logger;
+  /** Overrides COMMIT_INTERVAL_MS (tests; 0: every batch in the next turn of the event loop). */
+  readonly commitIntervalMs?: number;
 }
 
 /** The answer to one callback. Tencent only looks at the status; the body helps people reading logs. */
@@ -60,6 +62,17 @@ interface Pending {
   readonly done: (outcome: Outcome | 'unavailable') => void;
 }
 
+/**
+ * Group commit. Under a steady load callbacks arrive one or two per turn of the event loop, and a transaction
+ * of one costs several times its share of a larger one (docs/performance.md, change 23). So a batch smaller
+ * than GROUP_BATCH waits until COMMIT_INTERVAL_MS after the previous commit began (Node.js timers fire at
+ * millisecond resolution: up to ~2 ms), and whatever arrives meanwhile joins it. A callback that finds the
+ * store idle for longer is committed in the next turn, as is a batch of GROUP_BATCH or more: at saturation
+ * batches are large already, and a wait there would only leave the core idle.
+ */
+const COMMIT_INTERVAL_MS = 1;
+export const GROUP_BATCH = 8;
+
 /** Sessions expired per store call in the upkeep (~1 ms each), with a turn of the event loop in between. */
 const EXPIRE_CHUNK = 200;
 
@@ -77,6 +90,8 @@ export class Receiver {
   private pending: Pending[] = [];
   private flushing: Promise<void> = Promise.resolve();
   private scheduled = false;
+  /** When the last batch was taken for a commit (performance.now()). */
+  private lastCommitAt = -Infinity;
   private readonly lastRejectionLog = new Map<string, number>();
   private storeHealthy = true;
   private isLoaded = false;
@@ -253,19 +268,33 @@ export class Receiver {
     this.pending.push(item);
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      const batch = this.pending;
-      this.pending = [];
-      this.flushing = this.flushing
-        .then(() => this.flush(batch))
-        .catch((error: unknown) => {
-          // flush answers every item itself; this only keeps one unexpected throw from wedging the chain.
-          this.deps.log.error({ err: error }, 'flushing a batch failed');
-          for (const item of batch) item.done('unavailable');
-        });
-    });
+    setImmediate(this.startFlush);
   }
+
+  private readonly startFlush = (): void => {
+    if (this.pending.length < GROUP_BATCH) {
+      const wait = this.lastCommitAt + (this.deps.commitIntervalMs ?? COMMIT_INTERVAL_MS) - performance.now();
+      if (wait > 0) {
+        setTimeout(this.flushNow, wait);
+        return;
+      }
+    }
+    this.flushNow();
+  };
+
+  private readonly flushNow = (): void => {
+    this.scheduled = false;
+    this.lastCommitAt = performance.now();
+    const batch = this.pending;
+    this.pending = [];
+    this.flushing = this.flushing
+      .then(() => this.flush(batch))
+      .catch((error: unknown) => {
+        // flush answers every item itself; this only keeps one unexpected throw from wedging the chain.
+        this.deps.log.error({ err: error }, 'flushing a batch failed');
+        for (const item of batch) item.done('unavailable');
+      });
+  };
 
   private async flush(batch: readonly Pending[]): Promise<void> {
     const { store, clock, config, log } = this.deps;

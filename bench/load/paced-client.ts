@@ -14,8 +14,8 @@ import type { LoadResult } from './result.js';
  *
  * Paced, the client polls its event loop (`setImmediate`) instead of sleeping on a timer, and so keeps its own
  * core busy: Node.js timers fire at millisecond resolution, so a timer-driven client sent ~5 requests at once
- * every 1–2 ms and charged up to ~2 ms of its own lateness to the server (docs/performance.md, "The paced
- * client sends on time"). Polling, each request leaves within microseconds of its due time, evenly spaced as
+ * every 1–2 ms and charged up to ~2 ms of its own lateness to the server (docs/performance.md, "A faster
+ * machine"). Polling, each request leaves within microseconds of its due time, evenly spaced as
  * callbacks from many independent senders arrive.
  */
 export interface PacedOptions {

@@ -3,7 +3,7 @@ import { afterEach, describe, it } from 'node:test';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { ExporterMetrics } from '../../src/metrics/metrics.js';
-import { Receiver } from '../../src/receiver.js';
+import { GROUP_BATCH, Receiver } from '../../src/receiver.js';
 import { ManualClock } from '../../src/state/clock.js';
 import { sessionKey } from '../../src/state/session.js';
 import { SessionTable } from '../../src/state/session-table.js';
@@ -33,7 +33,15 @@ afterEach(async () => {
   for (const store of stores.splice(0)) await store.close();
 });
 
-function harness(env: Record<string, string> = {}, store: StateStore = new SqliteStore(':memory:')): Harness {
+/**
+ * A receiver on a fresh store. Group commit is off (`commitIntervalMs` 0: each batch commits in the next turn,
+ * as the tests below assume) unless a test sets an interval.
+ */
+function harness(
+  env: Record<string, string> = {},
+  store: StateStore = new SqliteStore(':memory:'),
+  commitIntervalMs = 0,
+): Harness {
   stores.push(store);
   const config = loadConfig({ TENCENT_LIVE_CALLBACK_KEYS: KEY, ...env });
   const clock = new ManualClock(T0);
@@ -49,7 +57,7 @@ function harness(env: Record<string, string> = {}, store: StateStore = new Sqlit
   const log = createLogger('info', {
     write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>),
   });
-  const receiver = new Receiver({ config, clock, store, metrics, sessions, log });
+  const receiver = new Receiver({ config, clock, store, metrics, sessions, log, commitIntervalMs });
   return {
     receiver,
     metrics,
@@ -175,6 +183,73 @@ describe('Receiver: exception reports keep a session alive', () => {
     await h.post(report('s', h.clock.now()));
     assert.equal((await store.loadSessions())[0]?.lastSeenAt, T0 + 60_000);
     assert.equal([...h.sessions.values()][0]?.lastSeenAt, T0 + 60_000, 'the memory mirror follows');
+  });
+});
+
+describe('Receiver: group commit', () => {
+  /** A SQLite store that notes when each batch reached it, and how large it was. */
+  class CountingStore extends SqliteStore {
+    readonly batches: { size: number; at: number }[] = [];
+    override apply(...args: Parameters<SqliteStore['apply']>) {
+      this.batches.push({ size: args[0].length, at: performance.now() });
+      return super.apply(...args);
+    }
+  }
+  const INTERVAL_MS = 200;
+  const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('callbacks that come one by one soon after a commit wait for the interval and share one commit', async () => {
+    const store = new CountingStore(':memory:');
+    const h = harness({}, store, INTERVAL_MS);
+    const sent = performance.now();
+    // The store was idle: committed in the next turn, without waiting.
+    assert.deepEqual(await h.post(report('a', h.clock.now())), OK);
+    assert.equal(store.batches.length, 1);
+    assert.ok(store.batches[0]!.at - sent < INTERVAL_MS / 2, 'the first callback did not wait');
+    // Two more, a turn apart: the first waits for the interval, the second joins it.
+    const b = h.post(report('b', h.clock.now()));
+    await nextTurn();
+    await nextTurn();
+    const c = h.post(report('c', h.clock.now()));
+    assert.deepEqual(await Promise.all([b, c]), [OK, OK]);
+    assert.deepEqual(
+      store.batches.map((batch) => batch.size),
+      [1, 2],
+    );
+    // Timers may fire up to a millisecond early (they count whole milliseconds).
+    assert.ok(store.batches[1]!.at - store.batches[0]!.at >= INTERVAL_MS - 1, 'the second commit waited');
+    assert.equal(
+      (await h.scrape()).get('tencent_live_callbacks_total', {
+        event: 'push_exception',
+        outcome: 'accepted',
+      }),
+      3,
+    );
+  });
+
+  it(`a batch of ${GROUP_BATCH} commits at once, however recent the last commit`, async () => {
+    const store = new CountingStore(':memory:');
+    const h = harness({}, store, INTERVAL_MS);
+    assert.deepEqual(await h.post(report('first', h.clock.now())), OK);
+    const answers = await Promise.all(
+      Array.from({ length: GROUP_BATCH }, (_, i) => h.post(report(`s-${i}`, h.clock.now()))),
+    );
+    assert.ok(answers.every((answer) => answer.status === 200));
+    assert.deepEqual(
+      store.batches.map((batch) => batch.size),
+      [1, GROUP_BATCH],
+    );
+    assert.ok(store.batches[1]!.at - store.batches[0]!.at < INTERVAL_MS / 2, 'the large batch did not wait');
+  });
+
+  it('a waiting batch is still committed and answered when the receiver drains', async () => {
+    const store = new CountingStore(':memory:');
+    const h = harness({}, store, INTERVAL_MS);
+    assert.deepEqual(await h.post(report('first', h.clock.now())), OK);
+    const waiting = h.post(report('second', h.clock.now()));
+    await h.receiver.drain();
+    assert.equal(store.batches.length, 2);
+    assert.deepEqual(await waiting, OK);
   });
 });
 
