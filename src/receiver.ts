@@ -73,7 +73,7 @@ interface Pending {
 const COMMIT_INTERVAL_MS = 1;
 export const GROUP_BATCH = 8;
 
-/** Sessions expired per store call in the upkeep (~1 ms each), with a turn of the event loop in between. */
+/** Sessions expired per store call in the upkeep, with a turn of the event loop in between. */
 const EXPIRE_CHUNK = 200;
 
 /** Repeated log lines about rejections are limited to one per reason in this interval. */
@@ -228,17 +228,20 @@ export class Receiver {
     sessions.forgetEnded();
     try {
       let expiredCount = 0;
+      const idle = sessions.idleKeys(cutoff);
       for (;;) {
         // In chunks, each taken in (sessions and series dropped) before the event loop gets a turn: a start
         // arriving in between must not be dropped with an expired session of the same stream.
-        const expired = await store.expireSessions(cutoff, EXPIRE_CHUNK);
+        const keys = take(idle, EXPIRE_CHUNK);
+        if (keys.length === 0) break;
+        const expired = await store.expireSessions(keys, cutoff);
         for (const session of expired) {
           const key = sessionKey(session);
           sessions.delete(key);
           metrics.streams.ended(key, now);
         }
         expiredCount += expired.length;
-        if (expired.length < EXPIRE_CHUNK) break;
+        if (keys.length < EXPIRE_CHUNK) break;
         await new Promise((resolve) => setImmediate(resolve));
       }
       if (expiredCount > 0) metrics.sessionsExpired(expiredCount);
@@ -369,6 +372,17 @@ export class Receiver {
       'callback rejected (further ones for this reason muted for 10 s)',
     );
   }
+}
+
+/** Up to `n` more items of `items`. */
+function take<T>(items: Iterator<T>, n: number): T[] {
+  const taken: T[] = [];
+  while (taken.length < n) {
+    const next = items.next();
+    if (next.done) break;
+    taken.push(next.value);
+  }
+  return taken;
 }
 
 /** `event_type` as an integer, also when sent as a numeric string. */

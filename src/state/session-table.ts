@@ -108,6 +108,17 @@ export class SessionTable {
     for (const entry of this.sessions.values()) if (entry.endedIn === LIVE) yield entry;
   }
 
+  /**
+   * The keys of live sessions last seen before `cutoffMs`, in the order their streams were first seen. Each entry
+   * is read when the iteration reaches it, so one may be taken up between turns of the event loop: a stream
+   * that came back meanwhile is not returned.
+   */
+  *idleKeys(cutoffMs: number): IterableIterator<string> {
+    for (const [key, entry] of this.sessions) {
+      if (entry.endedIn === LIVE && entry.lastSeenAt < cutoffMs) yield key;
+    }
+  }
+
   /** Live sessions per (domain, app_name). */
   countsByApp(): IterableIterator<{ readonly domain: string; readonly appName: string; readonly n: number }> {
     return this.counts.values();

@@ -45,13 +45,17 @@ export function timedKey(timeMs: number, text: string): Buffer {
   return key;
 }
 
-/** Marks that the push `sequence` of a stream has ended, so that a start arriving after it opens nothing. */
-export function endMarkerKey(key: string, sequence: string): Buffer {
-  return hashKey(`end\u0000${key}\u0000${sequence}`);
-}
-
 export type SessionCommand =
-  | { readonly op: 'start'; readonly session: Session }
+  | {
+      readonly op: 'start';
+      readonly session: Session;
+      /**
+       * The de-duplication key that the disconnect of this push (same stream, same `sequence`) claims: while it
+       * is stored, that disconnect came first, and the start opens nothing. Its own claim is the only record of
+       * an ended push, so a disconnect writes no marker of its own.
+       */
+      readonly stopKey: Buffer;
+    }
   | { readonly op: 'stop'; readonly key: string; readonly sequence: string }
   | { readonly op: 'touch'; readonly key: string; readonly at: number };
 

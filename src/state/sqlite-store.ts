@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { endMarkerKey, sessionKey, transition, type Session } from './session.js';
+import { sessionKey, transition, type Session } from './session.js';
 import type { Command, CommandResult, StateStore } from './store.js';
 
 interface SessionRow {
@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS seen_keys (
   expires_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 DROP INDEX IF EXISTS seen_keys_expires_at;
-CREATE INDEX IF NOT EXISTS sessions_last_seen_at ON sessions (last_seen_at);
+DROP INDEX IF EXISTS sessions_last_seen_at;
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
 `;
 
@@ -168,12 +168,12 @@ export class SqliteStore implements StateStore {
   readonly name = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly claim: Database.Statement<[Buffer, number, number]>;
-  private readonly mark: Database.Statement<[Buffer, number, number]>;
   private readonly seen: Database.Statement<[Buffer, number], { 1: number }>;
   private readonly get: Database.Statement<[string], SessionRow>;
   private readonly put: Database.Statement<[SessionRow]>;
   private readonly remove: Database.Statement<[string]>;
-  private readonly expire: Database.Statement<[number, number], SessionRow>;
+  private readonly expire: Database.Statement<[string, number], SessionRow>;
+  private readonly expireBatch: (keys: readonly string[], cutoffMs: number) => Session[];
   private readonly chunkEnd: Database.Statement<[Buffer, number], Buffer>;
   private readonly purgeRange: Database.Statement<[Buffer, Buffer, number]>;
   private readonly purgeRest: Database.Statement<[Buffer, number]>;
@@ -214,10 +214,6 @@ export class SqliteStore implements StateStore {
       `INSERT INTO seen_keys (k, expires_at) VALUES (?, ?)
        ON CONFLICT (k) DO UPDATE SET expires_at = excluded.expires_at WHERE seen_keys.expires_at <= ?`,
     );
-    this.mark = this.db.prepare(
-      `INSERT INTO seen_keys (k, expires_at) VALUES (?, ?)
-       ON CONFLICT (k) DO UPDATE SET expires_at = max(seen_keys.expires_at, excluded.expires_at, ?)`,
-    );
     this.seen = this.db.prepare('SELECT 1 FROM seen_keys WHERE k = ? AND expires_at > ?');
     this.get = this.db.prepare('SELECT * FROM sessions WHERE k = ?');
     this.put = this.db.prepare(
@@ -227,8 +223,12 @@ export class SqliteStore implements StateStore {
          last_seen_at = excluded.last_seen_at`,
     );
     this.remove = this.db.prepare('DELETE FROM sessions WHERE k = ?');
-    this.expire = this.db.prepare(
-      `DELETE FROM sessions WHERE k IN (SELECT k FROM sessions WHERE last_seen_at < ? LIMIT ?) RETURNING *`,
+    this.expire = this.db.prepare('DELETE FROM sessions WHERE k = ? AND last_seen_at < ? RETURNING *');
+    this.expireBatch = this.db.transaction((keys: readonly string[], cutoffMs: number) =>
+      keys.flatMap((key) => {
+        const row = this.expire.get(key, cutoffMs);
+        return row ? [toSession(row)] : [];
+      }),
     );
     this.chunkEnd = this.db
       .prepare<[Buffer, number], Buffer>('SELECT k FROM seen_keys WHERE k > ? ORDER BY k LIMIT 1 OFFSET ?')
@@ -300,13 +300,8 @@ export class SqliteStore implements StateStore {
     if (!change) return { duplicate: false };
     const key = change.op === 'start' ? sessionKey(change.session) : change.key;
     const row = this.get.get(key);
-    let sequenceEnded = false;
-    if (change.op === 'start') {
-      sequenceEnded = this.seen.get(endMarkerKey(key, change.session.sequence), nowMs) !== undefined;
-    } else if (change.op === 'stop') {
-      this.mark.run(endMarkerKey(key, change.sequence), expiresAt, nowMs);
-      this.claimed++;
-    }
+    // The disconnect of this push came first if its key is stored (see SessionCommand).
+    const sequenceEnded = change.op === 'start' && this.seen.get(change.stopKey, nowMs) !== undefined;
     const next = transition(row && toSession(row), change, sequenceEnded);
     if (next.put) this.put.run(toRow(key, next.put));
     if (next.remove !== undefined) this.remove.run(next.remove);
@@ -321,8 +316,8 @@ export class SqliteStore implements StateStore {
     return this.applyBatch(commands, nowMs, keyTtlMs);
   }
 
-  async expireSessions(cutoffMs: number, limit: number): Promise<Session[]> {
-    return this.expire.all(cutoffMs, limit).map(toSession);
+  async expireSessions(keys: readonly string[], cutoffMs: number): Promise<Session[]> {
+    return this.expireBatch(keys, cutoffMs);
   }
 
   /**

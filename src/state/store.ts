@@ -21,10 +21,11 @@ export interface StateStore {
   loadSessions(): Promise<Session[]>;
   apply(commands: readonly Command[], nowMs: number, keyTtlMs: number): Promise<CommandResult[]>;
   /**
-   * Deletes and returns up to `limit` of the sessions whose `lastSeenAt` is before `cutoffMs` (called again until
-   * it returns fewer, so that no call holds the event loop for long).
+   * Deletes and returns the sessions of these streams whose `lastSeenAt` is before `cutoffMs` (a stream that
+   * started again or reported meanwhile keeps its session). The caller finds them in its memory mirror, which
+   * holds the same `lastSeenAt`: the store keeps no index on it, which every start and stop paid for.
    */
-  expireSessions(cutoffMs: number, limit: number): Promise<Session[]>;
+  expireSessions(keys: readonly string[], cutoffMs: number): Promise<Session[]>;
   /**
    * Forgets de-duplication keys that expired; returns how many. A key may outlive its expiry until a later purge,
    * never the other way round: a key that expired counts as new again whether it was purged or not.

@@ -99,7 +99,8 @@ async function seedAbandonedSession(path: string): Promise<void> {
     startedAt: Math.floor(now / 1000) - 3 * 3600,
     lastSeenAt: now - 2 * 3600 * 1000,
   };
-  await store.apply([{ dedupKey: hashKey('e2e:abandoned'), session: { op: 'start', session } }], now, 60_000);
+  const start = { op: 'start' as const, session, stopKey: hashKey('e2e:abandoned-stop') };
+  await store.apply([{ dedupKey: hashKey('e2e:abandoned'), session: start }], now, 60_000);
   await store.close();
 }
 

@@ -23,6 +23,35 @@ const counts = (table: SessionTable) =>
   Object.fromEntries([...table.countsByApp()].map(({ domain, appName, n }) => [`${domain}/${appName}`, n]));
 
 describe('SessionTable', () => {
+  it('idleKeys: live sessions last seen before the cutoff, each read when the iteration reaches it', () => {
+    const table = new SessionTable();
+    const at = (streamId: string, lastSeenAt: number) => ({ ...session(streamId), lastSeenAt });
+    for (const [id, seen] of [
+      ['a', 100],
+      ['b', 200],
+      ['c', 100],
+      ['d', 100],
+      ['e', 300],
+    ] as const) {
+      table.set(at(id, seen));
+    }
+    table.delete(sessionKey(session('c')));
+    assert.deepEqual(
+      [...table.idleKeys(200)].map((k) => k.split('\u0000')[2]),
+      ['a', 'd'],
+    );
+    assert.deepEqual(
+      [...table.idleKeys(201)].map((k) => k.split('\u0000')[2]),
+      ['a', 'b', 'd'],
+    );
+    const idle = table.idleKeys(250);
+    assert.equal(idle.next().value, sessionKey(session('a')));
+    // Between two reads: 'b' reports, 'd' stops.
+    table.set(at('b', 400));
+    table.delete(sessionKey(session('d')));
+    assert.deepEqual([...idle], []);
+  });
+
   it('counts a stream that stops and starts again once, and forgets it only after two upkeep runs', () => {
     const table = new SessionTable();
     const a = session('a');

@@ -6,7 +6,6 @@ import { dedupKeyOf, keyNumber, type ApplyContext } from '../../../src/events/ki
 import { pushStart, pushStop } from '../../../src/events/push.js';
 import { pushException } from '../../../src/events/push-exception.js';
 import {
-  endMarkerKey,
   hashKey,
   sessionKey,
   streamKey,
@@ -25,7 +24,7 @@ function session(sequence: string, startedAt: number, lastSeenAt = 1000): Sessio
   return { domain: 'push.example.com', appName: 'live', streamId: 'room_1', sequence, startedAt, lastSeenAt };
 }
 
-const start = (s: Session): SessionCommand => ({ op: 'start', session: s });
+const start = (s: Session): SessionCommand => ({ op: 'start', session: s, stopKey: hashKey(s.sequence) });
 const stop = (sequence: string): SessionCommand => ({ op: 'stop', key: KEY, sequence });
 
 describe('stream and session keys', () => {
@@ -34,7 +33,7 @@ describe('stream and session keys', () => {
     assert.equal(sessionKey(session('1', 1)), KEY);
   });
 
-  it('hash to 16 bytes; an end marker depends on the stream and the sequence', () => {
+  it('hash to 16 bytes, the MD5 of the UTF-8 text', () => {
     assert.equal(hashKey('x').length, 16);
     // Keys already in a store must be found again: the bytes are MD5 of the UTF-8 text, whatever the text.
     fc.assert(
@@ -44,9 +43,6 @@ describe('stream and session keys', () => {
         assert.deepEqual(timedKey(ms, text).subarray(8), md5);
       }),
     );
-    assert.notDeepEqual(endMarkerKey(KEY, '1'), endMarkerKey(KEY, '2'));
-    assert.notDeepEqual(endMarkerKey(KEY, '1'), endMarkerKey(streamKey('other', 'live', 'room_1'), '1'));
-    assert.deepEqual(endMarkerKey(KEY, '1'), endMarkerKey(KEY, '1'));
   });
 
   it('timed keys: the time (ms, big-endian) before the hash, so that keys sort by time whatever the text', () => {
@@ -84,7 +80,7 @@ describe('stream and session keys', () => {
     );
   });
 
-  it("a kind's key is timed when its identity holds a time (321 data_time), a plain hash otherwise", () => {
+  it("a kind's key is timed when its identity holds a time (321 data_time, a start's event_time)", () => {
     const report = pushException.validate({
       event_type: 321,
       domain: 'push.example.com',
@@ -103,17 +99,24 @@ describe('stream and session keys', () => {
     const key = dedupKeyOf(pushException, report);
     assert.equal(key.readBigUInt64BE(0), 1_700_000_000_456n);
     assert.deepEqual(key.subarray(8), hashKey(pushException.dedupKey(report)));
-    const started = pushStart.validate({
-      event_type: 1,
-      app: 'push.example.com',
-      appname: 'live',
-      stream_id: 'room_1',
-      sequence: '7',
-      event_time: 1_700_000_000,
-      errcode: 0,
-    });
-    assert.ok(!(started instanceof ValidationFailure), 'a valid start');
-    assert.deepEqual(dedupKeyOf(pushStart, started), hashKey(pushStart.dedupKey(started)));
+    const push = (event_type: 0 | 1, sequence: string, event_time: number) => {
+      const kind = event_type === 1 ? pushStart : pushStop;
+      const fields = { app: 'push.example.com', appname: 'live', stream_id: 'room_1', errcode: 0 };
+      const event = kind.validate({ event_type, ...fields, sequence, event_time });
+      assert.ok(!(event instanceof ValidationFailure), 'a valid push event');
+      const context = { nowMs: 0, liveSession: () => undefined } as unknown as ApplyContext;
+      return { key: dedupKeyOf(kind, event), command: kind.command(event, context) };
+    };
+    const started = push(1, '7', 1_700_000_000);
+    assert.equal(started.key.readBigUInt64BE(0), 1_700_000_000_000n);
+    // A disconnect's key is a plain hash of stream and sequence, and the start of the same push knows it.
+    const stopped = push(0, '7', 1_700_000_600);
+    assert.deepEqual(stopped.key, hashKey('0\u0000push.example.com\u0000live\u0000room_1\u00007'));
+    assert.equal(started.command?.op, 'start');
+    assert.deepEqual(started.command?.op === 'start' && started.command.stopKey, stopped.key);
+    assert.deepEqual(push(0, '7', 1_700_000_900).key, stopped.key, 'whenever the disconnect happened');
+    const other = push(1, '8', 1_700_000_000).command;
+    assert.notDeepEqual(other?.op === 'start' && other.stopKey, stopped.key, 'another push');
   });
 });
 

@@ -38,12 +38,14 @@ const key = (text: string): Command => ({ dedupKey: hashKey(text) });
 /** `n` keys `prefix-0` … `prefix-(n-1)`. */
 const keys = (n: number, prefix: string): Command[] =>
   Array.from({ length: n }, (_, i) => key(`${prefix}-${i}`));
+/** What the push kinds do (src/events/push.ts): a start knows the key that the stop of its push claims. */
+const stopKeyOf = (s: Session) => hashKey(`0/${s.streamId}/${s.sequence}`);
 const startOf = (s: Session, dedup = `1/${s.streamId}/${s.sequence}`): Command => ({
   dedupKey: hashKey(dedup),
-  session: { op: 'start', session: s },
+  session: { op: 'start', session: s, stopKey: stopKeyOf(s) },
 });
-const stopOf = (s: Session, dedup = `0/${s.streamId}/${s.sequence}`): Command => ({
-  dedupKey: hashKey(dedup),
+const stopOf = (s: Session): Command => ({
+  dedupKey: stopKeyOf(s),
   session: { op: 'stop', key: sessionKey(s), sequence: s.sequence },
 });
 
@@ -171,7 +173,7 @@ describe('SqliteStore de-duplication', () => {
       { purgeScanChunk: 50, purgeMinScan: 1 },
     ));
 
-  it('an end marker expires with the keys: a very late start of an ended push opens a session again', () =>
+  it("a stop's key expires with the others: a very late start of an ended push opens a session again", () =>
     withStore(async (store) => {
       const s = session('s1', '1');
       await store.apply([stopOf(s)], NOW, 1000);
@@ -180,8 +182,8 @@ describe('SqliteStore de-duplication', () => {
         early?.duplicate === false && early.session?.op === 'start' && early.session.result,
         'already_ended',
       );
-      // The stop's key, its end marker and the refused start's key.
-      assert.equal(await store.purgeExpiredKeys(NOW + 2000), 3);
+      // The stop's key and the refused start's key: the stop writes nothing else.
+      assert.equal(await store.purgeExpiredKeys(NOW + 2000), 2);
       const [late] = await store.apply([startOf(s, 'start-b')], NOW + 2000, 1000);
       assert.equal(
         late?.duplicate === false && late.session?.op === 'start' && late.session.result,
@@ -198,7 +200,7 @@ describe('SqliteStore sessions', () => {
         [
           startOf(s),
           { dedupKey: hashKey('touch'), session: { op: 'touch', key: sessionKey(s), at: NOW + 5000 } },
-          stopOf(session('s1', '0'), 'stale-stop'),
+          stopOf(session('s1', '0')),
         ],
         NOW,
         TTL,
@@ -216,39 +218,23 @@ describe('SqliteStore sessions', () => {
       assert.deepEqual(await store.loadSessions(), []);
     }));
 
-  it('expireSessions deletes and returns the sessions last seen before the cutoff', () =>
+  it('expireSessions deletes and returns those of the given sessions last seen before the cutoff', () =>
     withStore(async (store) => {
       const old = session('old', '1', NOW - 2000);
+      const other = session('other', '1', NOW - 2000);
       const edge = session('edge', '1', NOW - 1000);
       const young = session('young', '1', NOW);
-      await store.apply([startOf(old), startOf(edge), startOf(young)], NOW, TTL);
-      assert.deepEqual(await store.expireSessions(NOW - 1000, 10), [old]);
-      assert.deepEqual(await store.expireSessions(NOW - 1000, 10), []);
+      await store.apply([startOf(old), startOf(other), startOf(edge), startOf(young)], NOW, TTL);
+      const all = [old, edge, young].map(sessionKey);
+      assert.deepEqual(await store.expireSessions([...all, 'no such stream'], NOW - 1000), [old]);
+      assert.deepEqual(await store.expireSessions(all, NOW - 1000), []);
+      // Only the sessions asked for.
+      assert.deepEqual(await store.expireSessions([sessionKey(other)], NOW - 1000), [other]);
       const left = (await store.loadSessions()).map((s) => s.streamId).sort();
       assert.deepEqual(left, ['edge', 'young']);
       // An expired session's later disconnect finds no session.
       const [late] = await store.apply([stopOf(old)], NOW, TTL);
       assert.equal(late?.duplicate === false && late.session?.result, 'no_session');
-    }));
-
-  it('expireSessions returns at most `limit` sessions a call, the oldest-first order not promised', () =>
-    withStore(async (store) => {
-      const old = Array.from({ length: 7 }, (_, i) => session(`old-${i}`, '1', NOW - 5000 + i));
-      await store.apply([...old.map((s) => startOf(s)), startOf(session('young', '1'))], NOW, TTL);
-      const chunks = [];
-      for (
-        let got = await store.expireSessions(NOW - 1000, 3);
-        ;
-        got = await store.expireSessions(NOW - 1000, 3)
-      ) {
-        chunks.push(got.length);
-        if (got.length < 3) break;
-      }
-      assert.deepEqual(chunks, [3, 3, 1]);
-      assert.deepEqual(
-        (await store.loadSessions()).map((s) => s.streamId),
-        ['young'],
-      );
     }));
 
   it('a batch is atomic: when one command fails, no key of the batch is claimed and it rejects', () =>
@@ -263,7 +249,7 @@ describe('SqliteStore sessions', () => {
 });
 
 describe('SqliteStore durability', () => {
-  it('sessions, keys and end markers survive close and reopen of the same file', async () => {
+  it('sessions, keys and ended pushes survive close and reopen of the same file', async () => {
     const path = freshPath();
     const live = session('s1', '1');
     const ended = session('s2', '7');
@@ -278,28 +264,28 @@ describe('SqliteStore durability', () => {
     }, path);
   });
 
-  it('opens a file of an earlier version: drops the index on key expiry, keeps every key', async () => {
+  it('opens a file of an earlier version: drops the indexes on key expiry and session age, keeps all', async () => {
     const path = freshPath();
+    const live = session('s1', '1');
     await withStore(async (store) => {
-      await store.apply([key('kept')], NOW, TTL);
+      await store.apply([key('kept'), startOf(live)], NOW, TTL);
     }, path);
     const indexes = () => {
       const db = new Database(path);
       try {
-        return db
-          .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'seen_keys'")
-          .pluck()
-          .all();
+        return db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name").pluck().all();
       } finally {
         db.close();
       }
     };
     const earlier = new Database(path);
     earlier.exec('CREATE INDEX seen_keys_expires_at ON seen_keys (expires_at)');
+    earlier.exec('CREATE INDEX sessions_last_seen_at ON sessions (last_seen_at)');
     earlier.close();
-    assert.deepEqual(indexes(), ['seen_keys_expires_at']);
+    assert.deepEqual(indexes(), ['seen_keys_expires_at', 'sessions_last_seen_at']);
     await withStore(async (store) => {
       assert.deepEqual(await store.apply([key('kept')], NOW + 1, TTL), [{ duplicate: true }]);
+      assert.deepEqual(await store.loadSessions(), [live]);
     }, path);
     assert.deepEqual(indexes(), []);
   });
@@ -323,7 +309,7 @@ describe('SqliteStore durability', () => {
     await assert.rejects(store.apply([key('a')], NOW, TTL));
     await assert.rejects(store.loadSessions());
     await assert.rejects(store.ping());
-    await assert.rejects(store.expireSessions(NOW, 10));
+    await assert.rejects(store.expireSessions(['a'], NOW));
   });
 });
 
