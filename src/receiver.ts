@@ -246,7 +246,7 @@ export class Receiver {
       }
       if (expiredCount > 0) metrics.sessionsExpired(expiredCount);
       metrics.streams.sweep(now);
-      metrics.keysPurged(await store.purgeExpiredKeys(now));
+      metrics.keysPurged(await store.purgeExpiredKeys(now, config.dedupTtlSeconds * 1000));
       await store.ping();
       this.setStoreUp(true);
     } catch (error) {

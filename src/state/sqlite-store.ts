@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { sessionKey, transition, type Session } from './session.js';
+import { sessionKey, TIMED_KEY_BYTES, timePrefix, transition, type Session } from './session.js';
 import type { Command, CommandResult, StateStore } from './store.js';
 
 interface SessionRow {
@@ -52,13 +52,21 @@ const toSession = (row: SessionRow): Session => ({
  * transaction, ~1 ms), with a turn of the event loop between two statements.
  */
 const PURGE_SCAN_CHUNK = 1000;
-/** A purge walks at least this many rows, and at least PURGE_SCAN_FACTOR rows per key claimed since the last. */
+/**
+ * The walk over plain hashes covers at least this many rows per purge, and at least PURGE_SCAN_FACTOR rows per
+ * hashed key claimed since the last.
+ */
 const PURGE_MIN_SCAN = 20_000;
 /**
- * Walking 4 rows per new key, each pass over the table takes about a third of the keys' lifetime, so an expired
- * key stays at most that much longer, and the table holds at most ~4/3 of the live keys.
+ * Walking 4 rows per new hashed key, each pass over the hashed keys takes about a third of their lifetime, so an
+ * expired one stays at most that much longer, and the table holds at most ~4/3 of the live ones.
  */
 const PURGE_SCAN_FACTOR = 4;
+/**
+ * The walk over plain hashes skips the timed keys of events from the TTL ago to this far ahead of the clock
+ * (events further ahead are refused): they are live, or will be purged with the old ones.
+ */
+const TIMED_AHEAD_MS = 86_400_000;
 
 /** How often the checkpointer copies committed WAL frames into the database file. */
 const CHECKPOINT_EVERY_MS = 250;
@@ -177,10 +185,11 @@ export class SqliteStore implements StateStore {
   private readonly chunkEnd: Database.Statement<[Buffer, number], Buffer>;
   private readonly purgeRange: Database.Statement<[Buffer, Buffer, number]>;
   private readonly purgeRest: Database.Statement<[Buffer, number]>;
-  /** The last key the previous purge walked past (NO_KEY: start from the first). */
+  private readonly purgeBelow: Database.Statement<[Buffer, Buffer, number]>;
+  /** The last key the previous walk over plain hashes passed (NO_KEY: start from the first). */
   private purgeCursor: Buffer = NO_KEY;
-  /** Keys claimed since the previous purge, which sets how far the next one walks. */
-  private claimed = 0;
+  /** Hashed keys claimed since the previous purge, which sets how far the next walk over them goes. */
+  private hashedClaimed = 0;
   private readonly applyBatch: (
     commands: readonly Command[],
     nowMs: number,
@@ -235,6 +244,7 @@ export class SqliteStore implements StateStore {
       .pluck();
     this.purgeRange = this.db.prepare('DELETE FROM seen_keys WHERE k > ? AND k <= ? AND expires_at <= ?');
     this.purgeRest = this.db.prepare('DELETE FROM seen_keys WHERE k > ? AND expires_at <= ?');
+    this.purgeBelow = this.db.prepare('DELETE FROM seen_keys WHERE k > ? AND k < ? AND expires_at <= ?');
     this.applyBatch = this.db.transaction((commands, nowMs, ttlMs) =>
       commands.map((command: Command) => this.applyOne(command, nowMs, nowMs + ttlMs)),
     );
@@ -295,7 +305,7 @@ export class SqliteStore implements StateStore {
 
   private applyOne(command: Command, nowMs: number, expiresAt: number): CommandResult {
     if (this.claim.run(command.dedupKey, expiresAt, nowMs).changes === 0) return { duplicate: true };
-    this.claimed++;
+    if (command.dedupKey.length !== TIMED_KEY_BYTES) this.hashedClaimed++;
     const change = command.session;
     if (!change) return { duplicate: false };
     const key = change.op === 'start' ? sessionKey(change.session) : change.key;
@@ -321,28 +331,57 @@ export class SqliteStore implements StateStore {
   }
 
   /**
-   * Walks `seen_keys` in key order from where the previous purge stopped and deletes the expired keys it passes,
-   * PURGE_SCAN_CHUNK rows per statement; back at the start once it reached the end. Without an index on the
-   * expiry (which cost every claim a second B-tree entry, and the purge a random page per hashed key), a key is
-   * forgotten up to one pass after it expired: never before. Stops at the end of the table, so a small table is
-   * walked whole by every purge.
+   * Deletes expired keys in two walks over `seen_keys` in key order, PURGE_SCAN_CHUNK rows per statement with a
+   * turn of the event loop between two. There is no index on the expiry (it cost every claim a second B-tree
+   * entry, and the purge a random page per hashed key), so:
+   * * timed keys (`timedKey`) of events older than the TTL come first in the table, and nearly all of them
+   *   expired: they are walked whole, from the first key, and nearly every row walked is one deleted;
+   * * plain hashes are spread over the rest of the table: walked from where the previous purge stopped, past the
+   *   timed keys of younger events, PURGE_SCAN_FACTOR rows per hashed key claimed since, and from the start again
+   *   after the last row. A small table is walked whole by every purge.
+   * A key is never forgotten before it expired; a hashed one may stay up to one pass after, a timed one of an
+   * event that came late until the event is older than the TTL.
    */
-  async purgeExpiredKeys(nowMs: number): Promise<number> {
+  async purgeExpiredKeys(nowMs: number, keyTtlMs: number): Promise<number> {
+    // A key expires at its claim plus the TTL, and an event is claimed after it happened (but for the few that
+    // came ahead of our clock): the keys of events up to now − TTL have expired, those of later ones mostly not.
+    const old = await this.walkKeys(NO_KEY, timePrefix(nowMs - keyTtlMs + 1), Infinity, nowMs);
+    const young = timePrefix(nowMs + TIMED_AHEAD_MS);
+    const from = Buffer.compare(this.purgeCursor, young) < 0 ? young : this.purgeCursor;
+    const budget = Math.max(
+      this.options.purgeMinScan ?? PURGE_MIN_SCAN,
+      PURGE_SCAN_FACTOR * this.hashedClaimed,
+    );
+    this.hashedClaimed = 0;
+    const hashed = await this.walkKeys(from, undefined, budget, nowMs);
+    this.purgeCursor = hashed.stoppedAt ?? NO_KEY;
+    return old.purged + hashed.purged;
+  }
+
+  /**
+   * Deletes the expired keys after `from` and before `to` (undefined: to the end), walking about `budget` rows at
+   * most; `stoppedAt` is the last key walked when the budget ran out first.
+   */
+  private async walkKeys(
+    from: Buffer,
+    to: Buffer | undefined,
+    budget: number,
+    nowMs: number,
+  ): Promise<{ purged: number; stoppedAt?: Buffer }> {
     const chunk = this.options.purgeScanChunk ?? PURGE_SCAN_CHUNK;
-    let budget = Math.max(this.options.purgeMinScan ?? PURGE_MIN_SCAN, PURGE_SCAN_FACTOR * this.claimed);
-    this.claimed = 0;
-    let total = 0;
+    let purged = 0;
+    let cursor = from;
     for (;;) {
-      const end = this.chunkEnd.get(this.purgeCursor, chunk - 1);
-      if (end === undefined) {
-        total += this.purgeRest.run(this.purgeCursor, nowMs).changes;
-        this.purgeCursor = NO_KEY;
-        return total;
+      const end = this.chunkEnd.get(cursor, chunk - 1);
+      if (end === undefined || (to !== undefined && Buffer.compare(end, to) >= 0)) {
+        const last =
+          to === undefined ? this.purgeRest.run(cursor, nowMs) : this.purgeBelow.run(cursor, to, nowMs);
+        return { purged: purged + last.changes };
       }
-      total += this.purgeRange.run(this.purgeCursor, end, nowMs).changes;
-      this.purgeCursor = end;
+      purged += this.purgeRange.run(cursor, end, nowMs).changes;
+      cursor = end;
       budget -= chunk;
-      if (budget <= 0) return total;
+      if (budget <= 0) return { purged, stoppedAt: cursor };
       await new Promise((resolve) => setImmediate(resolve));
     }
   }

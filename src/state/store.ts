@@ -27,10 +27,10 @@ export interface StateStore {
    */
   expireSessions(keys: readonly string[], cutoffMs: number): Promise<Session[]>;
   /**
-   * Forgets de-duplication keys that expired; returns how many. A key may outlive its expiry until a later purge,
+   * Forgets de-duplication keys that expired (`keyTtlMs`: the TTL they were claimed with); returns how many. A key may outlive its expiry until a later purge,
    * never the other way round: a key that expired counts as new again whether it was purged or not.
    */
-  purgeExpiredKeys(nowMs: number): Promise<number>;
+  purgeExpiredKeys(nowMs: number, keyTtlMs: number): Promise<number>;
   /** Rejects when the store cannot answer. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { hashKey, sessionKey, type Session } from '../../../src/state/session.js';
+import { hashKey, sessionKey, timedKey, type Session } from '../../../src/state/session.js';
 import { SqliteStore, type SqliteStoreOptions } from '../../../src/state/sqlite-store.js';
 import type { Command } from '../../../src/state/store.js';
 
@@ -108,9 +108,9 @@ describe('SqliteStore de-duplication', () => {
       const old = keys(12_345, 'old');
       await store.apply(old, NOW, 1000);
       await store.apply([key('young')], NOW + 500, 1000);
-      assert.equal(await store.purgeExpiredKeys(NOW + 999), 0);
-      assert.equal(await store.purgeExpiredKeys(NOW + 1000), 12_345);
-      assert.equal(await store.purgeExpiredKeys(NOW + 1000), 0);
+      assert.equal(await store.purgeExpiredKeys(NOW + 999, 1000), 0);
+      assert.equal(await store.purgeExpiredKeys(NOW + 1000, 1000), 12_345);
+      assert.equal(await store.purgeExpiredKeys(NOW + 1000, 1000), 0);
       assert.deepEqual(await store.apply([key('young')], NOW + 1001, 1000), [{ duplicate: true }]);
       assert.deepEqual(await store.apply([key('old-7')], NOW + 1001, 1000), [{ duplicate: false }]);
     }));
@@ -120,17 +120,47 @@ describe('SqliteStore de-duplication', () => {
       async (store) => {
         // 1 000 claims: the first purge may walk 4 000 rows, more than the table, so it walks it whole.
         await store.apply(keys(1000, 'k'), NOW, 1000);
-        assert.equal(await store.purgeExpiredKeys(NOW + 999), 0, 'nothing expired yet');
+        assert.equal(await store.purgeExpiredKeys(NOW + 999, 1000), 0, 'nothing expired yet');
         // No claims since: each purge walks its minimum, 250 rows in chunks of 50.
         const purged = [];
-        for (let i = 0; i < 5; i++) purged.push(await store.purgeExpiredKeys(NOW + 1000));
+        for (let i = 0; i < 5; i++) purged.push(await store.purgeExpiredKeys(NOW + 1000, 1000));
         assert.deepEqual(purged, [250, 250, 250, 250, 0]);
         // After the end of the table the walk starts over; nothing is left.
-        assert.equal(await store.purgeExpiredKeys(NOW + 1000), 0);
+        assert.equal(await store.purgeExpiredKeys(NOW + 1000, 1000), 0);
         assert.deepEqual(await store.apply([key('k-1')], NOW + 1000, 1000), [{ duplicate: false }]);
       },
       freshPath(),
       { purgeScanChunk: 50, purgeMinScan: 250 },
+    ));
+
+  it('timed keys of events older than the TTL go in one purge, whatever the walk over hashed keys may cover', () =>
+    withStore(
+      async (store) => {
+        const timed = (n: number, prefix: string, atMs: number): Command[] =>
+          Array.from({ length: n }, (_, i) => ({ dedupKey: timedKey(atMs + i, `${prefix}-${i}`) }));
+        // Claimed as their events happened (the last at NOW), with a TTL of 1 s; and one late event.
+        await store.apply(timed(3000, 'old', NOW - 2999), NOW, 1000);
+        await store.apply(keys(120, 'hashed'), NOW, 1000);
+        await store.apply(timed(1, 'late', NOW - 5000), NOW + 500, 1000);
+        await store.apply(timed(200, 'young', NOW + 800), NOW + 800, 1000);
+        assert.equal(await store.purgeExpiredKeys(NOW + 999, 1000), 0, 'nothing expired yet');
+        // Now each purge walks 100 hashed keys at most: all 3 000 old timed ones go at once, 100 hashed ones.
+        assert.equal(await store.purgeExpiredKeys(NOW + 1000, 1000), 3100);
+        assert.equal(await store.purgeExpiredKeys(NOW + 1000, 1000), 20, 'the rest of the hashed keys');
+        assert.equal(await store.purgeExpiredKeys(NOW + 1499, 1000), 0, 'the late event is not expired yet');
+        assert.equal(await store.purgeExpiredKeys(NOW + 1500, 1000), 1);
+        const again = await store.apply(
+          [...timed(1, 'young', NOW + 800), ...timed(1, 'old', NOW - 2999)],
+          NOW + 1500,
+          1000,
+        );
+        assert.deepEqual(
+          again.map((r) => r.duplicate),
+          [true, false],
+        );
+      },
+      freshPath(),
+      { purgeScanChunk: 50, purgeMinScan: 100 },
     ));
 
   it('a purge never forgets a key before its expiry, whatever the key order of young and old keys', () =>
@@ -141,7 +171,7 @@ describe('SqliteStore de-duplication', () => {
         await store.apply(old, NOW, 1000);
         await store.apply(young, NOW + 600, 1000);
         let purged = 0;
-        for (let i = 0; i < 20; i++) purged += await store.purgeExpiredKeys(NOW + 1500);
+        for (let i = 0; i < 20; i++) purged += await store.purgeExpiredKeys(NOW + 1500, 1000);
         assert.equal(purged, 300);
         const again = await store.apply([...young, ...old], NOW + 1500, 1000);
         assert.deepEqual(
@@ -164,7 +194,7 @@ describe('SqliteStore de-duplication', () => {
           if (!done) setImmediate(tick);
         };
         setImmediate(tick);
-        assert.equal(await store.purgeExpiredKeys(NOW + 1000), 500);
+        assert.equal(await store.purgeExpiredKeys(NOW + 1000, 1000), 500);
         done = true;
         // 500 rows in chunks of 50: 10 chunks, 9 turns between them.
         assert.ok(turns >= 9, `only ${turns} turns`);
@@ -183,7 +213,7 @@ describe('SqliteStore de-duplication', () => {
         'already_ended',
       );
       // The stop's key and the refused start's key: the stop writes nothing else.
-      assert.equal(await store.purgeExpiredKeys(NOW + 2000), 2);
+      assert.equal(await store.purgeExpiredKeys(NOW + 2000, 1000), 2);
       const [late] = await store.apply([startOf(s, 'start-b')], NOW + 2000, 1000);
       assert.equal(
         late?.duplicate === false && late.session?.op === 'start' && late.session.result,
