@@ -53,8 +53,8 @@ const toSession = (row: SessionRow): Session => ({
  */
 const PURGE_SCAN_CHUNK = 1000;
 /**
- * The walk over plain hashes covers at least this many rows per purge, and at least PURGE_SCAN_FACTOR rows per
- * hashed key claimed since the last.
+ * Each of the purge's two walks covers at least this many rows, and at least PURGE_SCAN_FACTOR rows per key of its
+ * kind (timed or hashed) claimed since the last purge.
  */
 const PURGE_MIN_SCAN = 20_000;
 /**
@@ -188,7 +188,8 @@ export class SqliteStore implements StateStore {
   private readonly purgeBelow: Database.Statement<[Buffer, Buffer, number]>;
   /** The last key the previous walk over plain hashes passed (NO_KEY: start from the first). */
   private purgeCursor: Buffer = NO_KEY;
-  /** Hashed keys claimed since the previous purge, which sets how far the next walk over them goes. */
+  /** Keys claimed since the previous purge, timed and hashed: they set how far its two walks go. */
+  private timedClaimed = 0;
   private hashedClaimed = 0;
   private readonly applyBatch: (
     commands: readonly Command[],
@@ -305,7 +306,8 @@ export class SqliteStore implements StateStore {
 
   private applyOne(command: Command, nowMs: number, expiresAt: number): CommandResult {
     if (this.claim.run(command.dedupKey, expiresAt, nowMs).changes === 0) return { duplicate: true };
-    if (command.dedupKey.length !== TIMED_KEY_BYTES) this.hashedClaimed++;
+    if (command.dedupKey.length === TIMED_KEY_BYTES) this.timedClaimed++;
+    else this.hashedClaimed++;
     const change = command.session;
     if (!change) return { duplicate: false };
     const key = change.op === 'start' ? sessionKey(change.session) : change.key;
@@ -335,7 +337,8 @@ export class SqliteStore implements StateStore {
    * turn of the event loop between two. There is no index on the expiry (it cost every claim a second B-tree
    * entry, and the purge a random page per hashed key), so:
    * * timed keys (`timedKey`) of events older than the TTL come first in the table, and nearly all of them
-   *   expired: they are walked whole, from the first key, and nearly every row walked is one deleted;
+   *   expired: they are walked from the first key, PURGE_SCAN_FACTOR rows per timed key claimed since the last
+   *   purge (as many expire as were claimed a TTL ago), and nearly every row walked is one deleted;
    * * plain hashes are spread over the rest of the table: walked from where the previous purge stopped, past the
    *   timed keys of younger events, PURGE_SCAN_FACTOR rows per hashed key claimed since, and from the start again
    *   after the last row. A small table is walked whole by every purge.
@@ -345,15 +348,15 @@ export class SqliteStore implements StateStore {
   async purgeExpiredKeys(nowMs: number, keyTtlMs: number): Promise<number> {
     // A key expires at its claim plus the TTL, and an event is claimed after it happened (but for the few that
     // came ahead of our clock): the keys of events up to now − TTL have expired, those of later ones mostly not.
-    const old = await this.walkKeys(NO_KEY, timePrefix(nowMs - keyTtlMs + 1), Infinity, nowMs);
+    const budget = (claimed: number) =>
+      Math.max(this.options.purgeMinScan ?? PURGE_MIN_SCAN, PURGE_SCAN_FACTOR * claimed);
+    const [timedBudget, hashedBudget] = [budget(this.timedClaimed), budget(this.hashedClaimed)];
+    this.timedClaimed = 0;
+    this.hashedClaimed = 0;
+    const old = await this.walkKeys(NO_KEY, timePrefix(nowMs - keyTtlMs + 1), timedBudget, nowMs);
     const young = timePrefix(nowMs + TIMED_AHEAD_MS);
     const from = Buffer.compare(this.purgeCursor, young) < 0 ? young : this.purgeCursor;
-    const budget = Math.max(
-      this.options.purgeMinScan ?? PURGE_MIN_SCAN,
-      PURGE_SCAN_FACTOR * this.hashedClaimed,
-    );
-    this.hashedClaimed = 0;
-    const hashed = await this.walkKeys(from, undefined, budget, nowMs);
+    const hashed = await this.walkKeys(from, undefined, hashedBudget, nowMs);
     this.purgeCursor = hashed.stoppedAt ?? NO_KEY;
     return old.purged + hashed.purged;
   }

@@ -38,6 +38,9 @@ const key = (text: string): Command => ({ dedupKey: hashKey(text) });
 /** `n` keys `prefix-0` … `prefix-(n-1)`. */
 const keys = (n: number, prefix: string): Command[] =>
   Array.from({ length: n }, (_, i) => key(`${prefix}-${i}`));
+/** `n` time-ordered keys of events at `atMs`, `atMs + 1`, … (what a 321 report or a start claims). */
+const timed = (n: number, prefix: string, atMs: number): Command[] =>
+  Array.from({ length: n }, (_, i) => ({ dedupKey: timedKey(atMs + i, `${prefix}-${i}`) }));
 /** What the push kinds do (src/events/push.ts): a start knows the key that the stop of its push claims. */
 const stopKeyOf = (s: Session) => hashKey(`0/${s.streamId}/${s.sequence}`);
 const startOf = (s: Session, dedup = `1/${s.streamId}/${s.sequence}`): Command => ({
@@ -133,20 +136,15 @@ describe('SqliteStore de-duplication', () => {
       { purgeScanChunk: 50, purgeMinScan: 250 },
     ));
 
-  it('timed keys of events older than the TTL go in one purge, whatever the walk over hashed keys may cover', () =>
+  it('timed keys are purged by event time, from the first key; a late event stays until its key expires', () =>
     withStore(
       async (store) => {
-        const timed = (n: number, prefix: string, atMs: number): Command[] =>
-          Array.from({ length: n }, (_, i) => ({ dedupKey: timedKey(atMs + i, `${prefix}-${i}`) }));
-        // Claimed as their events happened (the last at NOW), with a TTL of 1 s; and one late event.
+        // Claimed as their events happened (the last at NOW), with a TTL of 1 s; one late event, and young ones.
         await store.apply(timed(3000, 'old', NOW - 2999), NOW, 1000);
-        await store.apply(keys(120, 'hashed'), NOW, 1000);
         await store.apply(timed(1, 'late', NOW - 5000), NOW + 500, 1000);
         await store.apply(timed(200, 'young', NOW + 800), NOW + 800, 1000);
-        assert.equal(await store.purgeExpiredKeys(NOW + 999, 1000), 0, 'nothing expired yet');
-        // Now each purge walks 100 hashed keys at most: all 3 000 old timed ones go at once, 100 hashed ones.
-        assert.equal(await store.purgeExpiredKeys(NOW + 1000, 1000), 3100);
-        assert.equal(await store.purgeExpiredKeys(NOW + 1000, 1000), 20, 'the rest of the hashed keys');
+        // The walk may cover 4 rows per timed key claimed since the last purge: every expired one goes at once.
+        assert.equal(await store.purgeExpiredKeys(NOW + 1000, 1000), 3000);
         assert.equal(await store.purgeExpiredKeys(NOW + 1499, 1000), 0, 'the late event is not expired yet');
         assert.equal(await store.purgeExpiredKeys(NOW + 1500, 1000), 1);
         const again = await store.apply(
@@ -158,6 +156,21 @@ describe('SqliteStore de-duplication', () => {
           again.map((r) => r.duplicate),
           [true, false],
         );
+      },
+      freshPath(),
+      { purgeScanChunk: 50, purgeMinScan: 100 },
+    ));
+
+  it('the walk over hashed keys skips the timed keys of young events', () =>
+    withStore(
+      async (store) => {
+        await store.apply(keys(120, 'hashed'), NOW, 1000);
+        await store.apply(timed(3000, 'young', NOW + 800), NOW + 800, 1000);
+        assert.equal(await store.purgeExpiredKeys(NOW + 999, 1000), 0, 'nothing expired yet');
+        // No claims since: each walk covers its minimum, 100 rows, and all of the hashed walk's are hashed keys.
+        assert.equal(await store.purgeExpiredKeys(NOW + 1000, 1000), 100);
+        assert.equal(await store.purgeExpiredKeys(NOW + 1000, 1000), 20);
+        assert.equal((await store.apply(timed(1, 'young', NOW + 800), NOW + 1000, 1000))[0]?.duplicate, true);
       },
       freshPath(),
       { purgeScanChunk: 50, purgeMinScan: 100 },
