@@ -38,6 +38,9 @@ const key = (text: string): Command => ({ dedupKey: hashKey(text) });
 /** `n` keys `prefix-0` … `prefix-(n-1)`. */
 const keys = (n: number, prefix: string): Command[] =>
   Array.from({ length: n }, (_, i) => key(`${prefix}-${i}`));
+/** Claims `commands` with a TTL of 1 s; for each, whether the store still held its key (a duplicate). */
+const held = async (store: SqliteStore, commands: Command[], nowMs: number): Promise<boolean[]> =>
+  (await store.apply(commands, nowMs, 1000)).map((r) => r.duplicate);
 /** `n` time-ordered keys of events at `atMs`, `atMs + 1`, … (what a 321 report or a start claims). */
 const timed = (n: number, prefix: string, atMs: number): Command[] =>
   Array.from({ length: n }, (_, i) => ({ dedupKey: timedKey(atMs + i, `${prefix}-${i}`) }));
@@ -64,6 +67,10 @@ async function withStore<T>(
     await store.close();
   }
 }
+
+/** A fresh store whose purge walks in small steps (`options`), for the purge's own tests. */
+const withWalks = (options: SqliteStoreOptions, run: (store: SqliteStore) => Promise<void>) =>
+  withStore(run, freshPath(), options);
 
 describe('SqliteStore de-duplication', () => {
   it('claims a key once: the second apply of the same key is a duplicate, also within one batch', () =>
@@ -119,102 +126,74 @@ describe('SqliteStore de-duplication', () => {
     }));
 
   it('purges incrementally: a bounded walk per call, going on where the last one stopped, then round again', () =>
-    withStore(
-      async (store) => {
-        // 1 000 claims: the first purge may walk 4 000 rows, more than the table, so it walks it whole.
-        await store.apply(keys(1000, 'k'), NOW, 1000);
-        assert.equal(await store.purgeExpiredKeys(NOW + 999, 1000), 0, 'nothing expired yet');
-        // No claims since: each purge walks its minimum, 250 rows in chunks of 50.
-        const purged = [];
-        for (let i = 0; i < 5; i++) purged.push(await store.purgeExpiredKeys(NOW + 1000, 1000));
-        assert.deepEqual(purged, [250, 250, 250, 250, 0]);
-        // After the end of the table the walk starts over; nothing is left.
-        assert.equal(await store.purgeExpiredKeys(NOW + 1000, 1000), 0);
-        assert.deepEqual(await store.apply([key('k-1')], NOW + 1000, 1000), [{ duplicate: false }]);
-      },
-      freshPath(),
-      { purgeScanChunk: 50, purgeMinScan: 250 },
-    ));
+    withWalks({ purgeScanChunk: 50, purgeMinScan: 250 }, async (store) => {
+      // 1 000 claims: the first purge may walk 4 000 rows, more than the table, so it walks it whole.
+      await store.apply(keys(1000, 'k'), NOW, 1000);
+      assert.equal(await store.purgeExpiredKeys(NOW + 999, 1000), 0, 'nothing expired yet');
+      // No claims since: each purge walks its minimum, 250 rows in chunks of 50.
+      const purged = [];
+      for (let i = 0; i < 5; i++) purged.push(await store.purgeExpiredKeys(NOW + 1000, 1000));
+      assert.deepEqual(purged, [250, 250, 250, 250, 0]);
+      // After the end of the table the walk starts over; nothing is left.
+      assert.equal(await store.purgeExpiredKeys(NOW + 1000, 1000), 0);
+      assert.deepEqual(await store.apply([key('k-1')], NOW + 1000, 1000), [{ duplicate: false }]);
+    }));
 
   it('timed keys are purged by event time, from the first key; a late event stays until its key expires', () =>
-    withStore(
-      async (store) => {
-        // Claimed as their events happened (the last at NOW), with a TTL of 1 s; one late event, and young ones.
-        await store.apply(timed(3000, 'old', NOW - 2999), NOW, 1000);
-        await store.apply(timed(1, 'late', NOW - 5000), NOW + 500, 1000);
-        await store.apply(timed(200, 'young', NOW + 800), NOW + 800, 1000);
-        // The walk may cover 4 rows per timed key claimed since the last purge: every expired one goes at once.
-        assert.equal(await store.purgeExpiredKeys(NOW + 1000, 1000), 3000);
-        assert.equal(await store.purgeExpiredKeys(NOW + 1499, 1000), 0, 'the late event is not expired yet');
-        assert.equal(await store.purgeExpiredKeys(NOW + 1500, 1000), 1);
-        const again = await store.apply(
-          [...timed(1, 'young', NOW + 800), ...timed(1, 'old', NOW - 2999)],
-          NOW + 1500,
-          1000,
-        );
-        assert.deepEqual(
-          again.map((r) => r.duplicate),
-          [true, false],
-        );
-      },
-      freshPath(),
-      { purgeScanChunk: 50, purgeMinScan: 100 },
-    ));
+    withWalks({ purgeScanChunk: 50, purgeMinScan: 100 }, async (store) => {
+      // Claimed as their events happened (the last at NOW), with a TTL of 1 s; one late event, and young ones.
+      await store.apply(timed(3000, 'old', NOW - 2999), NOW, 1000);
+      await store.apply(timed(1, 'late', NOW - 5000), NOW + 500, 1000);
+      await store.apply(timed(200, 'young', NOW + 800), NOW + 800, 1000);
+      // The walk may cover 4 rows per timed key claimed since the last purge: every expired one goes at once.
+      assert.equal(await store.purgeExpiredKeys(NOW + 1000, 1000), 3000);
+      assert.equal(await store.purgeExpiredKeys(NOW + 1499, 1000), 0, 'the late event is not expired yet');
+      assert.equal(await store.purgeExpiredKeys(NOW + 1500, 1000), 1);
+      const again = [...timed(1, 'young', NOW + 800), ...timed(1, 'old', NOW - 2999)];
+      assert.deepEqual(await held(store, again, NOW + 1500), [true, false]);
+    }));
 
   it('the walk over hashed keys skips the timed keys of young events', () =>
-    withStore(
-      async (store) => {
-        await store.apply(keys(120, 'hashed'), NOW, 1000);
-        await store.apply(timed(3000, 'young', NOW + 800), NOW + 800, 1000);
-        assert.equal(await store.purgeExpiredKeys(NOW + 999, 1000), 0, 'nothing expired yet');
-        // No claims since: each walk covers its minimum, 100 rows, and all of the hashed walk's are hashed keys.
-        assert.equal(await store.purgeExpiredKeys(NOW + 1000, 1000), 100);
-        assert.equal(await store.purgeExpiredKeys(NOW + 1000, 1000), 20);
-        assert.equal((await store.apply(timed(1, 'young', NOW + 800), NOW + 1000, 1000))[0]?.duplicate, true);
-      },
-      freshPath(),
-      { purgeScanChunk: 50, purgeMinScan: 100 },
-    ));
+    withWalks({ purgeScanChunk: 50, purgeMinScan: 100 }, async (store) => {
+      await store.apply(keys(120, 'hashed'), NOW, 1000);
+      await store.apply(timed(3000, 'young', NOW + 800), NOW + 800, 1000);
+      assert.equal(await store.purgeExpiredKeys(NOW + 999, 1000), 0, 'nothing expired yet');
+      // No claims since: each walk covers its minimum, 100 rows, and all of the hashed walk's are hashed keys.
+      assert.equal(await store.purgeExpiredKeys(NOW + 1000, 1000), 100);
+      assert.equal(await store.purgeExpiredKeys(NOW + 1000, 1000), 20);
+      assert.deepEqual(await held(store, timed(1, 'young', NOW + 800), NOW + 1000), [true]);
+    }));
 
   it('a purge never forgets a key before its expiry, whatever the key order of young and old keys', () =>
-    withStore(
-      async (store) => {
-        const young = keys(300, 'young');
-        const old = keys(300, 'old');
-        await store.apply(old, NOW, 1000);
-        await store.apply(young, NOW + 600, 1000);
-        let purged = 0;
-        for (let i = 0; i < 20; i++) purged += await store.purgeExpiredKeys(NOW + 1500, 1000);
-        assert.equal(purged, 300);
-        const again = await store.apply([...young, ...old], NOW + 1500, 1000);
-        assert.deepEqual(
-          again.map((r) => r.duplicate),
-          [...young.map(() => true), ...old.map(() => false)],
-        );
-      },
-      freshPath(),
-      { purgeScanChunk: 7, purgeMinScan: 7 },
-    ));
+    withWalks({ purgeScanChunk: 7, purgeMinScan: 7 }, async (store) => {
+      const young = keys(300, 'young');
+      const old = keys(300, 'old');
+      await store.apply(old, NOW, 1000);
+      await store.apply(young, NOW + 600, 1000);
+      let purged = 0;
+      for (let i = 0; i < 20; i++) purged += await store.purgeExpiredKeys(NOW + 1500, 1000);
+      assert.equal(purged, 300);
+      assert.deepEqual(await held(store, [...young, ...old], NOW + 1500), [
+        ...young.map(() => true),
+        ...old.map(() => false),
+      ]);
+    }));
 
   it('a purge gives the event loop a turn between two chunks', () =>
-    withStore(
-      async (store) => {
-        await store.apply(keys(500, 'k'), NOW, 1000);
-        let turns = 0;
-        let done = false;
-        const tick = () => {
-          turns++;
-          if (!done) setImmediate(tick);
-        };
-        setImmediate(tick);
-        assert.equal(await store.purgeExpiredKeys(NOW + 1000, 1000), 500);
-        done = true;
-        // 500 rows in chunks of 50: 10 chunks, 9 turns between them.
-        assert.ok(turns >= 9, `only ${turns} turns`);
-      },
-      freshPath(),
-      { purgeScanChunk: 50, purgeMinScan: 1 },
-    ));
+    withWalks({ purgeScanChunk: 50, purgeMinScan: 1 }, async (store) => {
+      await store.apply(keys(500, 'k'), NOW, 1000);
+      let turns = 0;
+      let done = false;
+      const tick = () => {
+        turns++;
+        if (!done) setImmediate(tick);
+      };
+      setImmediate(tick);
+      assert.equal(await store.purgeExpiredKeys(NOW + 1000, 1000), 500);
+      done = true;
+      // 500 rows in chunks of 50: 10 chunks, 9 turns between them.
+      assert.ok(turns >= 9, `only ${turns} turns`);
+    }));
 
   it("a stop's key expires with the others: a very late start of an ended push opens a session again", () =>
     withStore(async (store) => {
