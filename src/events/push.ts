@@ -19,22 +19,29 @@ interface PushEvent {
 const validate = compile<PushEvent>(pushSchema);
 const keyOf = (e: PushEvent) => streamKey(e.app, e.appname, e.stream_id);
 /**
- * A disconnect's de-duplication key text: the stream and the `sequence`, no time, so that the start of the same
- * push finds the key (`stopKey`) without knowing when the disconnect happened. It is therefore hashed, not
- * ordered by time: a disconnect must never get a `dedupTimeMs`.
+ * What a push's start and disconnect both know of it: the stream and the `sequence`, no time. The disconnect
+ * leaves a record under its hash when it finds no session of that sequence to end (`endKey`), and the start of
+ * the same push looks for it without knowing when the disconnect happened. Its bytes are those of the plain
+ * hashed key the disconnect itself claimed in earlier versions, which a store opened by an upgrade still looks up.
  */
-const stopText = (e: PushEvent) => `0\u0000${keyOf(e)}\u0000${e.sequence}`;
+const endText = (e: PushEvent) => `0\u0000${keyOf(e)}\u0000${e.sequence}`;
+
+/**
+ * Both push kinds' keys carry their `event_time` (a retry carries the same) and are ordered by it, like those of
+ * 321 reports: a batch of them dirties one page of the key table instead of one random page each.
+ */
+const common = {
+  validate,
+  dedupTimeMs: (e: PushEvent) => e.event_time * 1000,
+  domain: (e: PushEvent) => e.app,
+  timeField: 'event_time',
+  eventTimeMs: (e: PushEvent) => e.event_time * 1000,
+};
 
 export const pushStart = defineKind<PushEvent>({
+  ...common,
   name: 'push_start',
-  validate,
-  // With its `event_time` (a retry carries the same), so that the keys of starts are ordered by time like those
-  // of 321 reports: a batch of them dirties one page of the key table instead of one random page each.
   dedupKey: (e) => `1\u0000${keyOf(e)}\u0000${e.sequence}\u0000${keyNumber(e.event_time)}`,
-  dedupTimeMs: (e) => e.event_time * 1000,
-  domain: (e) => e.app,
-  timeField: 'event_time',
-  eventTimeMs: (e) => e.event_time * 1000,
   command: (e, { nowMs }) => ({
     op: 'start',
     session: {
@@ -45,19 +52,16 @@ export const pushStart = defineKind<PushEvent>({
       startedAt: e.event_time,
       lastSeenAt: nowMs,
     },
-    stopKey: hashKey(stopText(e)),
+    endKey: hashKey(endText(e)),
   }),
   apply: (e, _result, { metrics }) => metrics.streamStarted(e.app, e.appname),
 });
 
 export const pushStop = defineKind<PushEvent>({
+  ...common,
   name: 'push_stop',
-  validate,
-  dedupKey: stopText,
-  domain: (e) => e.app,
-  timeField: 'event_time',
-  eventTimeMs: (e) => e.event_time * 1000,
-  command: (e) => ({ op: 'stop', key: keyOf(e), sequence: e.sequence }),
+  dedupKey: (e) => `${endText(e)}\u0000${keyNumber(e.event_time)}`,
+  command: (e) => ({ op: 'stop', key: keyOf(e), sequence: e.sequence, endKey: hashKey(endText(e)) }),
   apply: (e, result, { metrics }) => {
     metrics.streamDisconnected(e.app, e.appname, e.errcode);
     const session = result.session;

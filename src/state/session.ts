@@ -67,13 +67,22 @@ export type SessionCommand =
       readonly op: 'start';
       readonly session: Session;
       /**
-       * The de-duplication key that the disconnect of this push (same stream, same `sequence`) claims: while it
-       * is stored, that disconnect came first, and the start opens nothing. Its own claim is the only record of
-       * an ended push, so a disconnect writes no marker of its own.
+       * The record a disconnect of this push (same stream, same `sequence`) leaves when it comes first, finding no
+       * session of its sequence to end: while it is stored, the start opens nothing.
        */
-      readonly stopKey: Buffer;
+      readonly endKey: Buffer;
     }
-  | { readonly op: 'stop'; readonly key: string; readonly sequence: string }
+  | {
+      readonly op: 'stop';
+      readonly key: string;
+      readonly sequence: string;
+      /**
+       * The record this disconnect leaves when it ends no session (none, or one of another `sequence`), for a
+       * start of its push that comes later: the same bytes as that start's `endKey`. A disconnect that ends its
+       * session leaves none: a retry of that start is a duplicate of its own claim.
+       */
+      readonly endKey: Buffer;
+    }
   | { readonly op: 'touch'; readonly key: string; readonly at: number };
 
 export type StartResult = 'opened' | 'replaced' | 'refreshed' | 'stale' | 'already_ended';

@@ -32,6 +32,11 @@ CREATE TABLE IF NOT EXISTS seen_keys (
 ) WITHOUT ROWID;
 DROP INDEX IF EXISTS seen_keys_expires_at;
 DROP INDEX IF EXISTS sessions_last_seen_at;
+CREATE TABLE IF NOT EXISTS ended_pushes (
+  k BLOB PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ended_pushes_expires_at ON ended_pushes (expires_at);
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
 `;
 
@@ -177,6 +182,14 @@ export class SqliteStore implements StateStore {
   private readonly db: Database.Database;
   private readonly claim: Database.Statement<[Buffer, number, number]>;
   private readonly seen: Database.Statement<[Buffer, number], { 1: number }>;
+  private readonly endedGet: Database.Statement<[Buffer, number], { 1: number }>;
+  private readonly endedPut: Database.Statement<[Buffer, number]>;
+  private readonly endedPurge: Database.Statement<[number, number]>;
+  /**
+   * Until when a store of an earlier version may hold live plain-hashed keys of disconnects (`endText`, which
+   * every disconnect claimed then, whether it ended a session or not): 0 for a store created by this version.
+   */
+  private readonly legacyStopKeysUntil: number;
   private readonly get: Database.Statement<[string], SessionRow>;
   private readonly put: Database.Statement<[SessionRow]>;
   private readonly remove: Database.Statement<[string]>;
@@ -218,13 +231,24 @@ export class SqliteStore implements StateStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 2000');
+    const upgrading = this.tableExists('seen_keys') && !this.tableExists('ended_pushes');
     this.db.exec(SCHEMA);
+    this.legacyStopKeysUntil = this.legacyWindow(upgrading);
     // A key whose entry expired (but was not purged yet) counts as new again.
     this.claim = this.db.prepare(
       `INSERT INTO seen_keys (k, expires_at) VALUES (?, ?)
        ON CONFLICT (k) DO UPDATE SET expires_at = excluded.expires_at WHERE seen_keys.expires_at <= ?`,
     );
     this.seen = this.db.prepare('SELECT 1 FROM seen_keys WHERE k = ? AND expires_at > ?');
+    this.endedGet = this.db.prepare('SELECT 1 FROM ended_pushes WHERE k = ? AND expires_at > ?');
+    this.endedPut = this.db.prepare(
+      `INSERT INTO ended_pushes (k, expires_at) VALUES (?, ?)
+       ON CONFLICT (k) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)`,
+    );
+    this.endedPurge = this.db.prepare(
+      `DELETE FROM ended_pushes WHERE k IN
+         (SELECT k FROM ended_pushes WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
+    );
     this.get = this.db.prepare('SELECT * FROM sessions WHERE k = ?');
     this.put = this.db.prepare(
       `INSERT INTO sessions (k, domain, app_name, stream_id, sequence, started_at, last_seen_at)
@@ -250,6 +274,29 @@ export class SqliteStore implements StateStore {
       commands.map((command: Command) => this.applyOne(command, nowMs, nowMs + ttlMs)),
     );
     if (path !== ':memory:') this.startCheckpointer(path);
+  }
+
+  private tableExists(name: string): boolean {
+    return (
+      this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined
+    );
+  }
+
+  /**
+   * Opening a store of an earlier version, whose disconnects each claimed a plain hash of `endText` rather than a
+   * timed key: until the last of its keys expires, a start also looks for its push's end among them, and a
+   * disconnect whose old key is there is a retry of one already applied. Kept in `meta`, so that a restart within
+   * that time keeps looking.
+   */
+  private legacyWindow(upgrading: boolean): number {
+    if (upgrading) {
+      const until = this.db.prepare('SELECT max(expires_at) FROM seen_keys').pluck().get() as number | null;
+      this.db
+        .prepare("INSERT OR REPLACE INTO meta (k, v) VALUES ('legacy_stop_keys_until', ?)")
+        .run(String(until ?? 0));
+    }
+    const stored = this.db.prepare("SELECT v FROM meta WHERE k = 'legacy_stop_keys_until'").pluck().get();
+    return Number(stored ?? 0);
   }
 
   private startCheckpointer(path: string): void {
@@ -305,18 +352,27 @@ export class SqliteStore implements StateStore {
   }
 
   private applyOne(command: Command, nowMs: number, expiresAt: number): CommandResult {
+    const change = command.session;
+    const legacy = nowMs < this.legacyStopKeysUntil;
+    // A retry of a disconnect that an earlier version claimed under its plain hash.
+    if (legacy && change?.op === 'stop' && this.seen.get(change.endKey, nowMs)) return { duplicate: true };
     if (this.claim.run(command.dedupKey, expiresAt, nowMs).changes === 0) return { duplicate: true };
     if (command.dedupKey.length === TIMED_KEY_BYTES) this.timedClaimed++;
     else this.hashedClaimed++;
-    const change = command.session;
     if (!change) return { duplicate: false };
     const key = change.op === 'start' ? sessionKey(change.session) : change.key;
     const row = this.get.get(key);
-    // The disconnect of this push came first if its key is stored (see SessionCommand).
-    const sequenceEnded = change.op === 'start' && this.seen.get(change.stopKey, nowMs) !== undefined;
+    // The disconnect of this push came first if it left its record (see SessionCommand).
+    const sequenceEnded =
+      change.op === 'start' &&
+      (this.endedGet.get(change.endKey, nowMs) !== undefined ||
+        (legacy && this.seen.get(change.endKey, nowMs) !== undefined));
     const next = transition(row && toSession(row), change, sequenceEnded);
     if (next.put) this.put.run(toRow(key, next.put));
     if (next.remove !== undefined) this.remove.run(next.remove);
+    if (change.op === 'stop' && next.result.op === 'stop' && next.result.result !== 'closed') {
+      this.endedPut.run(change.endKey, expiresAt);
+    }
     return { duplicate: false, session: next.result };
   }
 
@@ -358,7 +414,19 @@ export class SqliteStore implements StateStore {
     const from = Buffer.compare(this.purgeCursor, young) < 0 ? young : this.purgeCursor;
     const hashed = await this.walkKeys(from, undefined, hashedBudget, nowMs);
     this.purgeCursor = hashed.stoppedAt ?? NO_KEY;
-    return old.purged + hashed.purged;
+    return old.purged + hashed.purged + (await this.purgeEnded(nowMs));
+  }
+
+  /** Deletes the expired records of ended pushes, oldest first, in statements of PURGE_SCAN_CHUNK. */
+  private async purgeEnded(nowMs: number): Promise<number> {
+    const chunk = this.options.purgeScanChunk ?? PURGE_SCAN_CHUNK;
+    let purged = 0;
+    for (;;) {
+      const { changes } = this.endedPurge.run(nowMs, chunk);
+      purged += changes;
+      if (changes < chunk) return purged;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   /**

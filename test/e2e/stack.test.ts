@@ -99,7 +99,7 @@ async function seedAbandonedSession(path: string): Promise<void> {
     startedAt: Math.floor(now / 1000) - 3 * 3600,
     lastSeenAt: now - 2 * 3600 * 1000,
   };
-  const start = { op: 'start' as const, session, stopKey: hashKey('e2e:abandoned-stop') };
+  const start = { op: 'start' as const, session, endKey: hashKey('e2e:abandoned-stop') };
   await store.apply([{ dedupKey: hashKey('e2e:abandoned'), session: start }], now, 60_000);
   await store.close();
 }

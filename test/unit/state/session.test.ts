@@ -24,8 +24,13 @@ function session(sequence: string, startedAt: number, lastSeenAt = 1000): Sessio
   return { domain: 'push.example.com', appName: 'live', streamId: 'room_1', sequence, startedAt, lastSeenAt };
 }
 
-const start = (s: Session): SessionCommand => ({ op: 'start', session: s, stopKey: hashKey(s.sequence) });
-const stop = (sequence: string): SessionCommand => ({ op: 'stop', key: KEY, sequence });
+const start = (s: Session): SessionCommand => ({ op: 'start', session: s, endKey: hashKey(s.sequence) });
+const stop = (sequence: string): SessionCommand => ({
+  op: 'stop',
+  key: KEY,
+  sequence,
+  endKey: hashKey(sequence),
+});
 
 describe('stream and session keys', () => {
   it('separate domain, app name and stream id unambiguously', () => {
@@ -109,14 +114,20 @@ describe('stream and session keys', () => {
     };
     const started = push(1, '7', 1_700_000_000);
     assert.equal(started.key.readBigUInt64BE(0), 1_700_000_000_000n);
-    // A disconnect's key is a plain hash of stream and sequence, and the start of the same push knows it.
+    // A disconnect's key is ordered by its time too.
     const stopped = push(0, '7', 1_700_000_600);
-    assert.deepEqual(stopped.key, hashKey('0\u0000push.example.com\u0000live\u0000room_1\u00007'));
+    assert.equal(stopped.key.readBigUInt64BE(0), 1_700_000_600_000n);
+    // Its record of an ended push is a plain hash of stream and sequence (the bytes of the key it claimed in
+    // earlier versions), and the start of the same push knows it.
+    const endKey = hashKey('0\u0000push.example.com\u0000live\u0000room_1\u00007');
     assert.equal(started.command?.op, 'start');
-    assert.deepEqual(started.command?.op === 'start' && started.command.stopKey, stopped.key);
-    assert.deepEqual(push(0, '7', 1_700_000_900).key, stopped.key, 'whenever the disconnect happened');
+    assert.equal(stopped.command?.op, 'stop');
+    assert.deepEqual(started.command?.op === 'start' && started.command.endKey, endKey);
+    assert.deepEqual(stopped.command?.op === 'stop' && stopped.command.endKey, endKey);
+    const later = push(0, '7', 1_700_000_900).command;
+    assert.deepEqual(later?.op === 'stop' && later.endKey, endKey, 'whenever the disconnect happened');
     const other = push(1, '8', 1_700_000_000).command;
-    assert.notDeepEqual(other?.op === 'start' && other.stopKey, stopped.key, 'another push');
+    assert.notDeepEqual(other?.op === 'start' && other.endKey, endKey, 'another push');
   });
 });
 

@@ -44,15 +44,15 @@ const held = async (store: SqliteStore, commands: Command[], nowMs: number): Pro
 /** `n` time-ordered keys of events at `atMs`, `atMs + 1`, … (what a 321 report or a start claims). */
 const timed = (n: number, prefix: string, atMs: number): Command[] =>
   Array.from({ length: n }, (_, i) => ({ dedupKey: timedKey(atMs + i, `${prefix}-${i}`) }));
-/** What the push kinds do (src/events/push.ts): a start knows the key that the stop of its push claims. */
-const stopKeyOf = (s: Session) => hashKey(`0/${s.streamId}/${s.sequence}`);
+/** What the push kinds do (src/events/push.ts): a start and a stop of one push know the same `endKey`. */
+const endKeyOf = (s: Session) => hashKey(`0/${s.streamId}/${s.sequence}`);
 const startOf = (s: Session, dedup = `1/${s.streamId}/${s.sequence}`): Command => ({
   dedupKey: hashKey(dedup),
-  session: { op: 'start', session: s, stopKey: stopKeyOf(s) },
+  session: { op: 'start', session: s, endKey: endKeyOf(s) },
 });
-const stopOf = (s: Session): Command => ({
-  dedupKey: stopKeyOf(s),
-  session: { op: 'stop', key: sessionKey(s), sequence: s.sequence },
+const stopOf = (s: Session, dedup = `0/${s.streamId}/${s.sequence}/stop`): Command => ({
+  dedupKey: hashKey(dedup),
+  session: { op: 'stop', key: sessionKey(s), sequence: s.sequence, endKey: endKeyOf(s) },
 });
 
 async function withStore<T>(
@@ -195,7 +195,7 @@ describe('SqliteStore de-duplication', () => {
       assert.ok(turns >= 9, `only ${turns} turns`);
     }));
 
-  it("a stop's key expires with the others: a very late start of an ended push opens a session again", () =>
+  it("a stop's record expires with the keys: a very late start of an ended push opens a session again", () =>
     withStore(async (store) => {
       const s = session('s1', '1');
       await store.apply([stopOf(s)], NOW, 1000);
@@ -204,14 +204,94 @@ describe('SqliteStore de-duplication', () => {
         early?.duplicate === false && early.session?.op === 'start' && early.session.result,
         'already_ended',
       );
-      // The stop's key and the refused start's key: the stop writes nothing else.
-      assert.equal(await store.purgeExpiredKeys(NOW + 2000, 1000), 2);
+      assert.equal(await store.purgeExpiredKeys(NOW + 999, 1000), 0);
+      // The stop's key, its record of the ended push, and the refused start's key.
+      assert.equal(await store.purgeExpiredKeys(NOW + 2000, 1000), 3);
       const [late] = await store.apply([startOf(s, 'start-b')], NOW + 2000, 1000);
       assert.equal(
         late?.duplicate === false && late.session?.op === 'start' && late.session.result,
         'opened',
       );
     }));
+});
+
+describe('SqliteStore ended pushes', () => {
+  const records = (path: string) => {
+    const db = new Database(path, { readonly: true });
+    try {
+      return db.prepare('SELECT count(*) FROM ended_pushes').pluck().get();
+    } finally {
+      db.close();
+    }
+  };
+
+  it('a stop that ends its session leaves no record; one that ends none leaves one, for its late start', () =>
+    withStore(async (store, path) => {
+      const closed = session('closed', '1');
+      const [, stop] = await store.apply([startOf(closed), stopOf(closed)], NOW, TTL);
+      assert.equal(stop?.duplicate === false && stop.session?.result, 'closed');
+      assert.equal(records(path), 0, 'only the two keys were written');
+      // A start of another sequence of the same stream, then the disconnect of the first: stale, recorded.
+      const stale = session('stale', '1');
+      await store.apply(
+        [startOf(session('stale', '2')), stopOf(stale), stopOf(session('none', '1'))],
+        NOW,
+        TTL,
+      );
+      assert.equal(records(path), 2);
+      const [late] = await store.apply([startOf(stale, 'late-start')], NOW + 1, TTL);
+      assert.equal(late?.duplicate === false && late.session?.result, 'already_ended');
+    }));
+
+  it('purges expired records and keeps the live ones', () =>
+    withWalks({ purgeScanChunk: 50, purgeMinScan: 1 }, async (store) => {
+      const gone = Array.from({ length: 120 }, (_, i) => stopOf(session(`gone-${i}`, '1')));
+      await store.apply(gone, NOW, 1000);
+      const kept = session('kept', '1');
+      await store.apply([stopOf(kept)], NOW + 500, 1000);
+      // 120 keys and 120 records expired; the last stop's key and record did not.
+      assert.equal(await store.purgeExpiredKeys(NOW + 1000, 1000), 240);
+      const [late] = await store.apply([startOf(kept)], NOW + 1000, 1000);
+      assert.equal(late?.duplicate === false && late.session?.result, 'already_ended');
+    }));
+
+  it('opened on a store of an earlier version, also finds the plain-hashed stop keys it claimed, until they expire', async () => {
+    const path = freshPath();
+    const [early, retried, restarted] = [
+      session('early', '1'),
+      session('retried', '1'),
+      session('restarted', '1'),
+    ];
+    await withStore(async (store) => {
+      await store.apply([startOf(retried), startOf(restarted)], NOW, TTL);
+    }, path);
+    // What an earlier version left: each disconnect's key was the plain hash that is now its `endKey`, with no
+    // other record, and there was no table of ended pushes.
+    const earlier = new Database(path);
+    earlier.exec("DROP TABLE ended_pushes; DELETE FROM meta WHERE k = 'legacy_stop_keys_until'");
+    const claim = earlier.prepare('INSERT INTO seen_keys (k, expires_at) VALUES (?, ?)');
+    claim.run(endKeyOf(early), NOW + TTL);
+    claim.run(endKeyOf(retried), NOW + TTL);
+    earlier.prepare('DELETE FROM sessions WHERE k = ?').run(sessionKey(retried));
+    earlier.close();
+    await withStore(async (store) => {
+      // The disconnect came first, before the upgrade: its start opens nothing.
+      const [start] = await store.apply([startOf(early)], NOW + 1, TTL);
+      assert.equal(start?.duplicate === false && start.session?.result, 'already_ended');
+      // A retry of a disconnect applied before the upgrade (its key is timed now) is still a duplicate.
+      assert.deepEqual(await store.apply([stopOf(retried)], NOW + 1, TTL), [{ duplicate: true }]);
+    }, path);
+    // Across a restart, until the last key of the earlier version expired; then no more look-ups of them.
+    await withStore(async (store) => {
+      assert.deepEqual(await store.apply([stopOf(retried, 'another-stop-key')], NOW + TTL - 1, TTL), [
+        { duplicate: true },
+      ]);
+      const [stop] = await store.apply([stopOf(restarted)], NOW + TTL, TTL);
+      assert.equal(stop?.duplicate === false && stop.session?.result, 'closed');
+      const [start] = await store.apply([startOf(early, 'another-start-key')], NOW + TTL, TTL);
+      assert.equal(start?.duplicate === false && start.session?.result, 'opened');
+    }, path);
+  });
 });
 
 describe('SqliteStore sessions', () => {
@@ -304,12 +384,12 @@ describe('SqliteStore durability', () => {
     earlier.exec('CREATE INDEX seen_keys_expires_at ON seen_keys (expires_at)');
     earlier.exec('CREATE INDEX sessions_last_seen_at ON sessions (last_seen_at)');
     earlier.close();
-    assert.deepEqual(indexes(), ['seen_keys_expires_at', 'sessions_last_seen_at']);
+    assert.deepEqual(indexes(), ['ended_pushes_expires_at', 'seen_keys_expires_at', 'sessions_last_seen_at']);
     await withStore(async (store) => {
       assert.deepEqual(await store.apply([key('kept')], NOW + 1, TTL), [{ duplicate: true }]);
       assert.deepEqual(await store.loadSessions(), [live]);
     }, path);
-    assert.deepEqual(indexes(), []);
+    assert.deepEqual(indexes(), ['ended_pushes_expires_at']);
   });
 
   it('close releases every file descriptor it opened (connections and the checkpointer flush descriptor)', async () => {
