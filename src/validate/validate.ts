@@ -16,14 +16,118 @@ const ajv = new Ajv({
   strictRequired: false,
 });
 
-/** Compiles a schema once, at start-up; the returned function normalises the payload in place. */
-export function compile<T>(schema: object): (payload: Record<string, unknown>) => ValidationFailure | T {
+interface PropertySchema {
+  readonly type?: string;
+  readonly items?: ObjectSchema;
+  readonly default?: unknown;
+}
+interface ObjectSchema {
+  readonly required?: readonly string[];
+  readonly properties?: Readonly<Record<string, PropertySchema>>;
+}
+
+/**
+ * What ajv's type coercion must not do. It turns `null` and booleans into 0 or 1 for a number and into "" or
+ * "true" for a string, and a number into a string: so `"event_time": null` would be 1970, and a `sequence` sent
+ * as a number of 19 digits would already have lost its last ones in JSON.parse, making two pushes one. Checked
+ * before ajv: a number field takes a number or a string (ajv converts numeric ones, refuses the others); a string
+ * field takes a string, or a number only when it is an integer written exactly.
+ */
+interface Shape {
+  readonly numbers: readonly { readonly key: string }[];
+  readonly strings: readonly { readonly key: string; readonly required: boolean }[];
+  readonly lists: readonly { readonly key: string; readonly items: Shape }[];
+  /**
+   * Optional number fields without a default (durations, sizes, `appid`): an invalid value is left out rather
+   * than refusing the event. One with a default (`errcode`) means something when sent, so it stays strict.
+   */
+  readonly optionalNumbers: ReadonlySet<string>;
+}
+
+function shapeOf(schema: ObjectSchema): Shape {
+  const required = new Set(schema.required ?? []);
+  const entries = Object.entries(schema.properties ?? {});
+  const numbers = entries.filter(([, p]) => p.type === 'integer' || p.type === 'number');
+  return {
+    numbers: numbers.map(([key]) => ({ key })),
+    strings: entries
+      .filter(([, p]) => p.type === 'string')
+      .map(([key]) => ({ key, required: required.has(key) })),
+    lists: entries.flatMap(([key, p]) =>
+      p.type === 'array' && p.items?.properties ? [{ key, items: shapeOf(p.items) }] : [],
+    ),
+    optionalNumbers: new Set(
+      numbers.filter(([key, p]) => !required.has(key) && !('default' in p)).map(([key]) => key),
+    ),
+  };
+}
+
+/** Refuses (or, for an optional number, leaves out) what coercion would turn into a wrong value. */
+function checkTypes(
+  payload: Record<string, unknown>,
+  shape: Shape,
+  path: string,
+): ValidationFailure | undefined {
+  for (const { key } of shape.numbers) {
+    const value = payload[key];
+    if (value === undefined || typeof value === 'number' || typeof value === 'string') continue;
+    if (shape.optionalNumbers.has(key)) {
+      delete payload[key];
+      continue;
+    }
+    return new ValidationFailure(path + key, `${path + key} must be a number`);
+  }
+  for (const { key, required } of shape.strings) {
+    const value = payload[key];
+    if (value === undefined || typeof value === 'string' || Number.isSafeInteger(value)) continue;
+    if (value === null && !required) {
+      delete payload[key];
+      continue;
+    }
+    const detail = typeof value === 'number' ? ' (a number this large or not whole loses digits)' : '';
+    return new ValidationFailure(path + key, `${path + key} must be a string${detail}`);
+  }
+  for (const { key, items } of shape.lists) {
+    const list = payload[key];
+    if (!Array.isArray(list)) continue;
+    for (let i = 0; i < list.length; i++) {
+      const item: unknown = list[i];
+      if (typeof item !== 'object' || item === null || Array.isArray(item)) continue;
+      const problem = checkTypes(item as Record<string, unknown>, items, `${path}${key}[${i}].`);
+      if (problem) return problem;
+    }
+  }
+  return undefined;
+}
+
+/** The top-level field an ajv error is about ('' for the body itself or a nested value). */
+function topField(error: ErrorObject): string {
+  const parts = error.instancePath.split('/');
+  return parts.length === 2 ? parts[1]! : '';
+}
+
+/**
+ * Compiles a schema once, at start-up; the returned function normalises the payload in place. A field that is
+ * neither required nor part of the event's identity (a duration, a size, `appid`) never refuses the event: an
+ * invalid value of it is left out, as if it had not been sent, and its default (if any) applies.
+ */
+export function compile<T>(
+  schema: ObjectSchema,
+): (payload: Record<string, unknown>) => ValidationFailure | T {
   const validate: ValidateFunction = ajv.compile(schema);
+  const shape = shapeOf(schema);
   return (payload) => {
-    if (validate(payload)) return payload as T;
-    // ajv reports a failed anyOf's branch errors before the anyOf itself: the anyOf says what is wrong.
-    const errors = validate.errors ?? [];
-    return describe(errors.find((error) => error.keyword === 'anyOf') ?? errors[0]);
+    const problem = checkTypes(payload, shape, '');
+    if (problem) return problem;
+    for (let left = shape.optionalNumbers.size; ; left--) {
+      if (validate(payload)) return payload as T;
+      // ajv reports a failed anyOf's branch errors before the anyOf itself: the anyOf says what is wrong.
+      const errors = validate.errors ?? [];
+      const error = errors.find((e) => e.keyword === 'anyOf') ?? errors[0];
+      const field = error ? topField(error) : '';
+      if (left === 0 || !shape.optionalNumbers.has(field)) return describe(error);
+      delete payload[field];
+    }
   };
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { errcodeLabels } from '../../src/tencent/codes.js';
 import { pushException, pushStart, pushStop } from '../../src/traffic/payloads.js';
 import { signPayload } from '../../src/verify/sign.js';
 import { KEY, startService, T0, type TestService } from '../helpers/service.js';
@@ -103,13 +104,34 @@ describe('bounds on what a replayed signature can do', () => {
     assert.equal(reply.body.field, 'stream_id');
   });
 
-  test('a push_duration beyond 30 days is refused', async () => {
+  test('an absurd push_duration is left out: the disconnect still counts, the duration histogram is not polluted', async () => {
+    const previous = await svc.scrape();
+    const disconnects = { ...labels, ...errcodeLabels(1) };
+    const before = previous.get('tencent_live_stream_disconnects_total', disconnects) ?? 0;
+    const sum = previous.get('tencent_live_stream_push_duration_seconds_sum', labels) ?? 0;
     const reply = await svc.postSigned({
-      ...pushStop({ domain: D, streamId: 'z', sequence: '1', eventTime: NOW_S }),
+      ...pushStop({ domain: D, streamId: 'z', sequence: '1', eventTime: NOW_S, errcode: 1 }),
       push_duration: '1e308',
     });
-    assert.equal(reply.status, 400);
-    assert.equal(reply.body.field, 'push_duration');
+    assert.deepEqual(reply, { status: 200, body: { code: 0 } });
+    const m = await svc.scrape();
+    assert.equal(m.get('tencent_live_stream_disconnects_total', disconnects), before + 1);
+    assert.equal(m.get('tencent_live_stream_push_duration_seconds_sum', labels), sum);
+  });
+
+  test('a push of 31 days gets its disconnect counted and ends its session', async () => {
+    await svc.postSigned(pushStart({ domain: D, streamId: 's1', sequence: 'long', eventTime: NOW_S + 10 }));
+    const reply = await svc.postSigned(
+      pushStop({
+        domain: D,
+        streamId: 's1',
+        sequence: 'long',
+        eventTime: NOW_S + 11,
+        pushDurationMs: 31 * 86_400_000,
+      }),
+    );
+    assert.deepEqual(reply, { status: 200, body: { code: 0 } });
+    assert.equal(svc.app.sessions.get(`${D}\u0000live\u0000s1`), undefined);
   });
 });
 

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { dedupKeyOf } from '../../src/events/kinds.js';
 import { EVENT_KINDS } from '../../src/events/table.js';
 import { normalizeTopLevel, ValidationFailure } from '../../src/validate/validate.js';
 
@@ -47,5 +48,32 @@ describe('regressions', () => {
         `${body.event_type}: ${(result as ValidationFailure).message}`,
       );
     }
+  });
+
+  it('two screenshots of a stream name under two push domains, in the same second, are two events', () => {
+    const snapshot = EVENT_KINDS.get(200)!;
+    const shot = (app: string, bucket: string) => {
+      const event = validate({
+        event_type: 200,
+        app,
+        appname: 'live',
+        stream_id: 'room_1',
+        create_time: 1_622_599_925,
+        pic_url: '/2021-06-02/room_1-screenshot-10-12-05-640x352.jpg',
+        pic_full_url: `https://${bucket}.cos.example.com/2021-06-02/room_1-screenshot-10-12-05-640x352.jpg`,
+      });
+      assert.ok(!(event instanceof ValidationFailure));
+      return dedupKeyOf(snapshot, event);
+    };
+    assert.notDeepEqual(shot('a.example.com', 'a'), shot('b.example.com', 'b'));
+    // The same picture of the same push domain is one event (a retry).
+    assert.deepEqual(shot('a.example.com', 'a'), shot('a.example.com', 'a'));
+    // An empty pic_full_url falls back to pic_url (`||`, not `??`).
+    const noFull = (pic_url: string) =>
+      dedupKeyOf(
+        snapshot,
+        validate({ event_type: 200, stream_id: 's', create_time: 1, pic_full_url: '', pic_url }),
+      );
+    assert.notDeepEqual(noFull('/a.jpg'), noFull('/b.jpg'));
   });
 });

@@ -42,6 +42,15 @@ const stop = () => ({
   sign: '0f5f3ef30c663955f4a4840514c897a6',
 });
 
+const snapshot = () => ({
+  event_type: 200,
+  app: 'push.example.com',
+  appname: 'live',
+  stream_id: 'room_1',
+  create_time: 1_622_599_925,
+  pic_url: '/2021-06-02/room_1-screenshot-10-12-05-640x352.jpg',
+});
+
 const exception = () => ({
   abnormal_event: [{ count: 2, detail: [], type: 6, type_desc_cn: ' ', type_desc_en: 'x' }],
   appid: 0,
@@ -117,6 +126,39 @@ describe('validation is lenient where Tencent is inconsistent', () => {
     valid({ ...noAppid321, interface: 'general_callback', timeout: 5000, user_ip: '1.1.1.1' });
   });
 
+  it('leaves out an invalid optional number rather than refusing the event (push_duration, appid, sizes)', () => {
+    for (const push_duration of ['12s', -5, null, true, '1e308', { ms: 1 }]) {
+      const event = valid({ ...stop(), push_duration });
+      assert.equal('push_duration' in event, false, `push_duration ${JSON.stringify(push_duration)}`);
+    }
+    assert.equal('appid' in valid({ ...stop(), appid: 'abc' }), false);
+    assert.equal('report_interval' in valid({ ...exception(), report_interval: -1 }), false);
+    const recording = valid({
+      event_type: 100,
+      stream_id: 's',
+      file_id: 'f',
+      duration: 'x',
+      file_size: null,
+    });
+    assert.equal('duration' in recording || 'file_size' in recording, false);
+    assert.equal('width' in valid({ ...snapshot(), width: 'wide' }), false);
+  });
+
+  it('keeps a push_duration of months: pushes that run 24/7', () => {
+    const days31 = 31 * 86_400_000;
+    assert.equal(valid({ ...stop(), push_duration: String(days31) })['push_duration'], days31);
+  });
+
+  it('takes identities sent as whole numbers, written exactly', () => {
+    const event = valid({ ...stop(), sequence: 123456789, stream_id: 42 });
+    assert.equal(event['sequence'], '123456789');
+    assert.equal(event['stream_id'], '42');
+  });
+
+  it('treats a null optional label as absent', () => {
+    assert.equal(valid({ ...exception(), path: null })['path'], '');
+  });
+
   it('defaults errcode to 0 and 321 path to "" when absent', () => {
     const { errcode: _e, ...noErrcode } = stop();
     assert.equal(valid(noErrcode)['errcode'], 0);
@@ -150,7 +192,6 @@ describe('validation is strict where it matters, and names the field', () => {
     ['missing sequence', () => ({ ...stop(), sequence: undefined }), 'sequence'],
     ['event_time in ms', () => ({ ...stop(), event_time: 1_545_115_790_000 }), 'event_time'],
     ['event_time not a number', () => ({ ...stop(), event_time: 'yesterday' }), 'event_time'],
-    ['push_duration not a number', () => ({ ...stop(), push_duration: '12s' }), 'push_duration'],
     ['errcode fractional', () => ({ ...stop(), errcode: '1.5' }), 'errcode'],
     [
       '321 abnormal_event not an array',
@@ -175,6 +216,37 @@ describe('validation is strict where it matters, and names the field', () => {
     ],
     ['321 missing domain', () => ({ ...exception(), domain: undefined }), 'domain'],
     ['321 path with a control character', () => ({ ...exception(), path: 'li\u0000ve' }), 'path'],
+    // ajv would coerce these to 0, 1, "" or "true": a start in 1970, a count from a boolean.
+    ['event_time null', () => ({ ...stop(), event_time: null }), 'event_time'],
+    ['event_time true', () => ({ ...stop(), event_time: true }), 'event_time'],
+    ['errcode null', () => ({ ...stop(), errcode: null }), 'errcode'],
+    ['321 data_time null', () => ({ ...exception(), data_time: null }), 'data_time'],
+    [
+      '321 abnormal_event[0].type null',
+      () => ({ ...exception(), abnormal_event: [{ type: null, count: 1 }] }),
+      'abnormal_event[0].type',
+    ],
+    [
+      '321 abnormal_event[1].count true',
+      () => ({
+        ...exception(),
+        abnormal_event: [
+          { type: 6, count: 1 },
+          { type: 7, count: true },
+        ],
+      }),
+      'abnormal_event[1].count',
+    ],
+    ['200 create_time null', () => ({ ...snapshot(), create_time: null }), 'create_time'],
+    // A 19-digit sequence sent as a JSON number has lost its last digits in JSON.parse already.
+    [
+      'sequence a number beyond 2^53',
+      () => ({ ...stop(), sequence: JSON.parse('6674468118806626493') as number }),
+      'sequence',
+    ],
+    ['sequence a fraction', () => ({ ...stop(), sequence: 1.5 }), 'sequence'],
+    ['stream_id true', () => ({ ...stop(), stream_id: true }), 'stream_id'],
+    ['app null', () => ({ ...stop(), app: null }), 'app'],
     ['100 without file_id', () => ({ event_type: 100, stream_id: 's' }), 'file_id'],
   ];
 
