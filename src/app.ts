@@ -41,6 +41,7 @@ export function createApp(deps: AppDeps): ExporterApp {
     version: packageVersion(),
     sessions,
     maxTrackedStreams: config.maxTrackedStreams,
+    maxApps: config.maxApps,
     seriesGraceMs: config.seriesGraceSeconds * 1000,
     seriesIdleMs: config.seriesIdleSeconds * 1000,
     processMetrics: deps.processMetrics ?? false,

@@ -66,6 +66,10 @@ export const ENV_VARS = {
     default: '200000',
     doc: 'Cap on live push sessions; a start beyond it is counted but opens none (`tencent_live_sessions_refused_total`).',
   },
+  TENCENT_LIVE_MAX_APPS: {
+    default: '1000',
+    doc: 'Cap on distinct `domain`/`app_name` label pairs; further pairs are counted under `"_overflow"` (`tencent_live_apps_overflow_total`).',
+  },
   TENCENT_LIVE_DOMAINS: {
     default: '',
     doc: 'Comma-separated push domains to account for; callbacks for others are acknowledged as `ignored`. Empty: all.',
@@ -107,6 +111,8 @@ export interface Config {
   readonly maxTrackedStreams: number;
   readonly bodyLimitBytes: number;
   readonly maxSessions: number;
+  /** Distinct (domain, app_name) label pairs in the metrics (TENCENT_LIVE_MAX_APPS). */
+  readonly maxApps: number;
   /** Push domains to account for; empty means every domain. */
   readonly domains: readonly string[];
   readonly unsignedEventTypes: readonly number[];
@@ -145,6 +151,7 @@ const schema = {
     TENCENT_LIVE_MAX_TRACKED_STREAMS: { type: 'integer', minimum: 1, maximum: 10_000_000 },
     TENCENT_LIVE_BODY_LIMIT_BYTES: { type: 'integer', minimum: 1024, maximum: 16 * 1024 * 1024 },
     TENCENT_LIVE_MAX_SESSIONS: { type: 'integer', minimum: 1, maximum: 100_000_000 },
+    TENCENT_LIVE_MAX_APPS: { type: 'integer', minimum: 1, maximum: 1_000_000 },
     TENCENT_LIVE_DOMAINS: { type: 'string', pattern: '^([^,\\s]+(,[^,\\s]+)*)?$' },
     TENCENT_LIVE_UNSIGNED_EVENT_TYPES: { type: 'string', pattern: '^([0-9]{1,6}(,[0-9]{1,6})*)?$' },
     TENCENT_LIVE_SHUTDOWN_TIMEOUT_SECONDS: seconds(1, 600),
@@ -267,6 +274,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     maxTrackedStreams: Number(v.TENCENT_LIVE_MAX_TRACKED_STREAMS),
     bodyLimitBytes: Number(v.TENCENT_LIVE_BODY_LIMIT_BYTES),
     maxSessions: Number(v.TENCENT_LIVE_MAX_SESSIONS),
+    maxApps: Number(v.TENCENT_LIVE_MAX_APPS),
     domains: Object.freeze(list(v.TENCENT_LIVE_DOMAINS)),
     unsignedEventTypes: Object.freeze(list(v.TENCENT_LIVE_UNSIGNED_EVENT_TYPES).map(Number)),
     shutdownTimeoutSeconds: Number(v.TENCENT_LIVE_SHUTDOWN_TIMEOUT_SECONDS),

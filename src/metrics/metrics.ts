@@ -38,6 +38,8 @@ export interface MetricsOptions {
   readonly maxTrackedStreams: number;
   readonly seriesGraceMs: number;
   readonly seriesIdleMs: number;
+  /** Distinct (domain, app_name) label pairs; callbacks of further pairs count under OVERFLOW_LABEL. */
+  readonly maxApps: number;
   /** Node.js process metrics (CPU, memory, event loop); off in unit tests that compare whole scrapes. */
   readonly processMetrics?: boolean;
 }
@@ -46,15 +48,51 @@ const PUSH_DURATION_BUCKETS = [10, 30, 60, 300, 600, 1800, 3600, 7200, 14400, 43
 const ANSWER_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const DELAY_BUCKETS = [1, 2, 5, 10, 30, 60, 120, 300, 600, 900, 1800];
 
-/** Label-bound children, cached: prom-client hashes the label object on every `inc` otherwise. */
-function cached<T>(make: (a: string, b: string) => T): (a: string, b: string) => T {
-  const children = new Map<string, T>();
-  return (a, b) => {
-    const key = `${a}\u0000${b}`;
-    let child = children.get(key);
-    if (!child) children.set(key, (child = make(a, b)));
-    return child;
-  };
+/** The `domain` and `app_name` of callbacks whose pair came after TENCENT_LIVE_MAX_APPS others. */
+export const OVERFLOW_LABEL = '_overflow';
+
+/**
+ * The (domain, app_name) label pairs the metrics use, at most `max` of them. Both labels come from the body,
+ * which Tencent does not sign: a replayed (t, sign) pair could otherwise add series to seven families with every
+ * body, and TENCENT_LIVE_DOMAINS does not bound the push path. A pair, once admitted, stays (its counters are
+ * cumulative); later pairs are counted under OVERFLOW_LABEL for both labels.
+ */
+class AppLabels {
+  private readonly admitted = new Set<string>();
+
+  constructor(
+    private readonly max: number,
+    private readonly onOverflow: () => void,
+  ) {}
+
+  /** The pair to label with; `counted`: for a callback (an overflow is counted), not for a scrape. */
+  of(domain: string, appName: string, counted = true): readonly [string, string] {
+    const key = `${domain}\u0000${appName}`;
+    if (this.admitted.has(key)) return [domain, appName];
+    if (this.admitted.size < this.max) {
+      this.admitted.add(key);
+      return [domain, appName];
+    }
+    if (counted) this.onOverflow();
+    return [OVERFLOW_LABEL, OVERFLOW_LABEL];
+  }
+
+  /**
+   * Label-bound children, cached: prom-client hashes the label object on every `inc` otherwise. Only admitted
+   * pairs are cached, so the cache is bounded too.
+   */
+  cached<T>(make: (a: string, b: string) => T): (a: string, b: string) => T {
+    const children = new Map<string, T>();
+    return (a, b) => {
+      const key = `${a}\u0000${b}`;
+      const child = children.get(key);
+      if (child) return child;
+      const [domain, appName] = this.of(a, b);
+      const made = make(domain, appName);
+      if (domain === a && appName === b) children.set(key, made);
+      return made;
+    };
+  }
 }
 
 /**
@@ -162,12 +200,24 @@ export class ExporterMetrics {
     registers: [this.registry],
   });
 
-  private readonly startsOf = cached((d, a) => this.starts.labels(d, a));
-  private readonly reportsOf = cached((d, a) => this.exceptionReports.labels(d, a));
-  private readonly durationOf = cached((d, a) => this.pushDuration.labels(d, a));
+  private readonly appOverflow = new Counter({
+    name: 'tencent_live_apps_overflow_total',
+    help: 'Metric updates labelled domain and app_name "_overflow": TENCENT_LIVE_MAX_APPS label pairs were known.',
+    registers: [this.registry],
+  });
+
+  private readonly apps: AppLabels;
+  private readonly startsOf: (domain: string, appName: string) => Counter.Internal;
+  private readonly reportsOf: (domain: string, appName: string) => Counter.Internal;
+  private readonly durationOf: (domain: string, appName: string) => Histogram.Internal<string>;
 
   constructor(options: MetricsOptions) {
     const { sessions } = options;
+    const apps = new AppLabels(options.maxApps, () => this.appOverflow.inc());
+    this.apps = apps;
+    this.startsOf = apps.cached((d, a) => this.starts.labels(d, a));
+    this.reportsOf = apps.cached((d, a) => this.exceptionReports.labels(d, a));
+    this.durationOf = apps.cached((d, a) => this.pushDuration.labels(d, a));
     this.streams = new StreamSeries({
       maxTracked: options.maxTrackedStreams,
       graceMs: options.seriesGraceMs,
@@ -183,8 +233,10 @@ export class ExporterMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const { domain, appName, n } of sessions.countsByApp())
-          this.set({ domain, app_name: appName }, n);
+        for (const { domain, appName, n } of sessions.countsByApp()) {
+          const [d, a] = apps.of(domain, appName, false);
+          this.inc({ domain: d, app_name: a }, n);
+        }
       },
     });
     new Gauge({
@@ -218,7 +270,8 @@ export class ExporterMetrics {
 
   streamDisconnected(domain: string, appName: string, errcode: number): void {
     const labels = errcodeLabels(errcode);
-    this.disconnects.labels(domain, appName, labels.errcode, labels.reason).inc();
+    const [d, a] = this.apps.of(domain, appName);
+    this.disconnects.labels(d, a, labels.errcode, labels.reason).inc();
   }
 
   pushEnded(domain: string, appName: string, seconds: number): void {
@@ -226,7 +279,8 @@ export class ExporterMetrics {
   }
 
   disconnectUnmatched(domain: string, appName: string, cause: 'no_session' | 'stale_sequence'): void {
-    this.unmatched.labels(domain, appName, cause).inc();
+    const [d, a] = this.apps.of(domain, appName);
+    this.unmatched.labels(d, a, cause).inc();
   }
 
   exceptionReported(domain: string, appName: string): void {
@@ -234,11 +288,13 @@ export class ExporterMetrics {
   }
 
   recordingReported(domain: string, appName: string): void {
-    this.recordings.labels(domain, appName).inc();
+    const [d, a] = this.apps.of(domain, appName);
+    this.recordings.labels(d, a).inc();
   }
 
   screenshotReported(domain: string, appName: string): void {
-    this.screenshots.labels(domain, appName).inc();
+    const [d, a] = this.apps.of(domain, appName);
+    this.screenshots.labels(d, a).inc();
   }
 
   sessionRefused(): void {

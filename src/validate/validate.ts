@@ -100,6 +100,36 @@ function checkTypes(
   return undefined;
 }
 
+/**
+ * The body of a function that tells, fast, whether checkTypes has anything to do with a payload: every field read
+ * by its own name, so that each read stays monomorphic (one loop reading fields by a variable name cost a 321
+ * report ~1 µs in the service, where payloads of every kind pass through it). Names come from our schemas.
+ */
+function screenSource(shape: Shape, object: string, depth = 0): string {
+  const read = (key: string) => `${object}[${JSON.stringify(key)}]`;
+  const lines = [
+    ...shape.numbers.map(
+      ({ key }) =>
+        `v = ${read(key)}; if (v !== undefined && typeof v !== 'number' && typeof v !== 'string') return true;`,
+    ),
+    ...shape.strings.map(
+      ({ key }) =>
+        `v = ${read(key)}; if (v !== undefined && typeof v !== 'string' && !Number.isSafeInteger(v)) return true;`,
+    ),
+    ...shape.lists.map(({ key, items }) => {
+      const item = `item${depth}`;
+      return `v = ${read(key)}; if (Array.isArray(v)) for (const ${item} of v) if (typeof ${item} === 'object' && ${item} !== null) { ${screenSource(items, item, depth + 1)} }`;
+    }),
+  ];
+  return lines.join('\n');
+}
+
+function screen(shape: Shape): (payload: Record<string, unknown>) => boolean {
+  return new Function('p', `let v;\n${screenSource(shape, 'p')}\nreturn false;`) as (
+    payload: Record<string, unknown>,
+  ) => boolean;
+}
+
 /** The top-level field an ajv error is about ('' for the body itself or a nested value). */
 function topField(error: ErrorObject): string {
   const parts = error.instancePath.split('/');
@@ -116,8 +146,9 @@ export function compile<T>(
 ): (payload: Record<string, unknown>) => ValidationFailure | T {
   const validate: ValidateFunction = ajv.compile(schema);
   const shape = shapeOf(schema);
+  const suspicious = screen(shape);
   return (payload) => {
-    const problem = checkTypes(payload, shape, '');
+    const problem = suspicious(payload) ? checkTypes(payload, shape, '') : undefined;
     if (problem) return problem;
     for (let left = shape.optionalNumbers.size; ; left--) {
       if (validate(payload)) return payload as T;

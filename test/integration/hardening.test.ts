@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { errcodeLabels } from '../../src/tencent/codes.js';
-import { pushException, pushStart, pushStop } from '../../src/traffic/payloads.js';
+import { pushException, pushStart, pushStop, recordFile } from '../../src/traffic/payloads.js';
 import { signPayload } from '../../src/verify/sign.js';
 import { KEY, startService, T0, type TestService } from '../helpers/service.js';
 
@@ -132,6 +132,38 @@ describe('bounds on what a replayed signature can do', () => {
     );
     assert.deepEqual(reply, { status: 200, body: { code: 0 } });
     assert.equal(svc.app.sessions.get(`${D}\u0000live\u0000s1`), undefined);
+  });
+});
+
+describe('TENCENT_LIVE_MAX_APPS bounds the domain/app_name labels a replayed signature can add', () => {
+  test('forged push paths, also of an allowed domain or with no domain at all, fold into "_overflow"', async () => {
+    const svc = await startService({ TENCENT_LIVE_DOMAINS: D, TENCENT_LIVE_MAX_APPS: '3' });
+    try {
+      await svc.postSigned(pushStart({ domain: D, streamId: 'real', sequence: '1', eventTime: NOW_S }));
+      for (let i = 0; i < 20; i++) {
+        const forged = { domain: D, appName: `forged-${i}`, streamId: `f${i}`, eventTime: NOW_S };
+        assert.equal((await svc.postSigned(pushStop({ ...forged, sequence: String(i) }))).status, 200);
+        // Recordings may carry no push domain: TENCENT_LIVE_DOMAINS lets them through.
+        const recording = recordFile({ ...forged, domain: '', fileId: `file-${i}` });
+        assert.equal((await svc.postSigned(recording)).status, 200);
+      }
+      const m = await svc.scrape();
+      const pairs = new Set(
+        m.text
+          .split('\n')
+          .flatMap((line) => /domain="([^"]*)",app_name="([^"]*)"/.exec(line)?.slice(1, 3).join('/') ?? []),
+      );
+      assert.equal(pairs.size, 4, [...pairs].join(' '));
+      assert.ok(pairs.has(`${D}/live`) && pairs.has('_overflow/_overflow'));
+      // 3 pairs admitted: the real one, the first forged disconnect's and the first recording's. Each later
+      // disconnect moves three families (disconnects, unmatched, push duration), each recording one.
+      assert.equal(m.get('tencent_live_apps_overflow_total'), 19 * 3 + 19);
+      const overflowed = { domain: '_overflow', app_name: '_overflow' };
+      assert.equal(m.get('tencent_live_recordings_total', overflowed), 19);
+      assert.equal(m.get('tencent_live_stream_starts_total', { domain: D, app_name: 'live' }), 1);
+    } finally {
+      await svc.close();
+    }
   });
 });
 

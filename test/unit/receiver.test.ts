@@ -50,6 +50,7 @@ function harness(
     version: 'test',
     sessions,
     maxTrackedStreams: config.maxTrackedStreams,
+    maxApps: config.maxApps,
     seriesGraceMs: config.seriesGraceSeconds * 1000,
     seriesIdleMs: config.seriesIdleSeconds * 1000,
   });

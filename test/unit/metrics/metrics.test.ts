@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { ExporterMetrics, REJECTION_REASONS } from '../../../src/metrics/metrics.js';
+import { ExporterMetrics, OVERFLOW_LABEL, REJECTION_REASONS } from '../../../src/metrics/metrics.js';
 import { SessionTable } from '../../../src/state/session-table.js';
 import { Scrape } from '../../helpers/metrics-text.js';
 
-function create(sessions = new SessionTable()) {
+function create(sessions = new SessionTable(), maxApps = 1000) {
   return new ExporterMetrics({
     version: '1.2.3',
     sessions,
     maxTrackedStreams: 777,
+    maxApps,
     seriesGraceMs: 1000,
     seriesIdleMs: 2000,
   });
@@ -62,6 +63,59 @@ describe('ExporterMetrics', () => {
       undefined,
     );
     assert.equal(sessions.size, 2);
+  });
+
+  it('counts at most TENCENT_LIVE_MAX_APPS domain/app_name pairs, later ones under "_overflow"', async () => {
+    const sessions = new SessionTable();
+    const metrics = create(sessions, 2);
+    metrics.streamStarted('a.example.com', 'live');
+    metrics.exceptionReported('a.example.com', 'backup');
+    // Two pairs known: every family now labels a new pair "_overflow", and the overflow is counted.
+    metrics.streamStarted('a.example.com', 'forged-1');
+    metrics.streamDisconnected('a.example.com', 'forged-2', 3);
+    metrics.disconnectUnmatched('', 'forged-3', 'no_session');
+    metrics.pushEnded('a.example.com', 'forged-4', 10);
+    metrics.exceptionReported('a.example.com', 'forged-5');
+    metrics.recordingReported('', 'forged-6');
+    metrics.screenshotReported('', 'forged-7');
+    // A known pair keeps its labels, whatever came after it.
+    metrics.streamDisconnected('a.example.com', 'live', 3);
+    metrics.streamStarted('a.example.com', 'live');
+    sessions.set({
+      domain: 'c.example.com',
+      appName: 'x',
+      streamId: 's',
+      sequence: '1',
+      startedAt: 1,
+      lastSeenAt: 1,
+    });
+    const m = await scrape(metrics);
+    const overflow = { domain: OVERFLOW_LABEL, app_name: OVERFLOW_LABEL };
+    const live = { domain: 'a.example.com', app_name: 'live' };
+    assert.equal(m.get('tencent_live_apps_overflow_total'), 7);
+    assert.equal(m.get('tencent_live_stream_starts_total', live), 2);
+    assert.equal(m.get('tencent_live_stream_starts_total', overflow), 1);
+    assert.equal(m.get('tencent_live_push_exception_reports_total', overflow), 1);
+    assert.equal(m.get('tencent_live_recordings_total', overflow), 1);
+    assert.equal(m.get('tencent_live_screenshots_total', overflow), 1);
+    assert.equal(m.get('tencent_live_stream_push_duration_seconds_count', overflow), 1);
+    assert.equal(
+      m.get('tencent_live_stream_disconnects_unmatched_total', { ...overflow, cause: 'no_session' }),
+      1,
+    );
+    assert.equal(m.get('tencent_live_streams_active', overflow), 1, 'a session of a third pair');
+    const pairs = new Set(
+      m.text
+        .split('\n')
+        .flatMap((line) => /domain="([^"]*)",app_name="([^"]*)"/.exec(line)?.slice(1, 3).join('/') ?? []),
+    );
+    assert.deepEqual([...pairs].sort(), [
+      '_overflow/_overflow',
+      'a.example.com/backup',
+      'a.example.com/live',
+    ]);
+    // Scrapes count no overflow: only callbacks do.
+    assert.equal((await scrape(metrics)).get('tencent_live_apps_overflow_total'), 7);
   });
 
   it('labels disconnects by errcode and its class, folding unknown codes into "other"', async () => {
