@@ -65,15 +65,15 @@ class AppLabels {
     private readonly onOverflow: () => void,
   ) {}
 
-  /** The pair to label with; `counted`: for a callback (an overflow is counted), not for a scrape. */
-  of(domain: string, appName: string, counted = true): readonly [string, string] {
+  /** The pair to label a callback's metric update with. */
+  of(domain: string, appName: string): readonly [string, string] {
     const key = `${domain}\u0000${appName}`;
     if (this.admitted.has(key)) return [domain, appName];
     if (this.admitted.size < this.max) {
       this.admitted.add(key);
       return [domain, appName];
     }
-    if (counted) this.onOverflow();
+    this.onOverflow();
     return [OVERFLOW_LABEL, OVERFLOW_LABEL];
   }
 
@@ -212,7 +212,7 @@ export class ExporterMetrics {
   private readonly durationOf: (domain: string, appName: string) => Histogram.Internal<string>;
 
   constructor(options: MetricsOptions) {
-    const { sessions } = options;
+    const { sessions, maxApps } = options;
     const apps = new AppLabels(options.maxApps, () => this.appOverflow.inc());
     this.apps = apps;
     this.startsOf = apps.cached((d, a) => this.starts.labels(d, a));
@@ -233,10 +233,17 @@ export class ExporterMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const { domain, appName, n } of sessions.countsByApp()) {
-          const [d, a] = apps.of(domain, appName, false);
-          this.inc({ domain: d, app_name: a }, n);
+        // From the session state alone, not from which pairs this process saw first: replicas that share a store
+        // must report the same series. Beyond the cap, the first pairs in sorted order keep their labels.
+        const counts = [...sessions.countsByApp()];
+        if (counts.length > maxApps) {
+          const pair = (c: (typeof counts)[number]) => `${c.domain}\u0000${c.appName}`;
+          counts.sort((x, y) => (pair(x) < pair(y) ? -1 : 1));
         }
+        counts.forEach(({ domain, appName, n }, i) => {
+          if (i < maxApps) this.set({ domain, app_name: appName }, n);
+          else this.inc({ domain: OVERFLOW_LABEL, app_name: OVERFLOW_LABEL }, n);
+        });
       },
     });
     new Gauge({

@@ -20,6 +20,7 @@ interface PropertySchema {
   readonly type?: string;
   readonly items?: ObjectSchema;
   readonly default?: unknown;
+  readonly minLength?: number;
 }
 interface ObjectSchema {
   readonly required?: readonly string[];
@@ -27,21 +28,41 @@ interface ObjectSchema {
 }
 
 /**
- * What ajv's type coercion must not do. It turns `null` and booleans into 0 or 1 for a number and into "" or
- * "true" for a string, and a number into a string: so `"event_time": null` would be 1970, and a `sequence` sent
- * as a number of 19 digits would already have lost its last ones in JSON.parse, making two pushes one. Checked
- * before ajv: a number field takes a number or a string (ajv converts numeric ones, refuses the others); a string
- * field takes a string, or a number only when it is an integer written exactly.
+ * What ajv's type coercion must not do. It turns `null` and booleans into 0 or 1 for a number, any string that
+ * JavaScript reads as a number into one ("0x1f", "Infinity"), `null` and booleans into "" or "true" for a string,
+ * and a number into a string: so `"event_time": null` would be 1970, and a `sequence` sent as a number of 19
+ * digits would already have lost its last ones in JSON.parse, making two pushes one. Checked before ajv: a number
+ * field takes a number or a decimal string; a string field takes a string, or a number only when it is an
+ * integer written exactly.
  */
 interface Shape {
   readonly numbers: readonly { readonly key: string }[];
-  readonly strings: readonly { readonly key: string; readonly required: boolean }[];
+  readonly strings: readonly {
+    readonly key: string;
+    readonly required: boolean;
+    /** `null` reads as "" where "" is valid (a push path may be empty), as ajv did. */
+    readonly emptyAllowed: boolean;
+  }[];
   readonly lists: readonly { readonly key: string; readonly items: Shape }[];
   /**
    * Optional number fields without a default (durations, sizes, `appid`): an invalid value is left out rather
    * than refusing the event. One with a default (`errcode`) means something when sent, so it stays strict.
    */
   readonly optionalNumbers: ReadonlySet<string>;
+}
+
+const DECIMAL = /^\s*-?\d+(\.\d+)?([eE][+-]?\d+)?\s*$/;
+
+/** What a number field may hold before ajv: nothing, a number, or a decimal string. */
+function numberOk(value: unknown): boolean {
+  return (
+    value === undefined || typeof value === 'number' || (typeof value === 'string' && DECIMAL.test(value))
+  );
+}
+
+/** What a string field may hold before ajv: nothing, a string, or a whole number JSON kept exactly. */
+function stringOk(value: unknown): boolean {
+  return value === undefined || typeof value === 'string' || Number.isSafeInteger(value);
 }
 
 function shapeOf(schema: ObjectSchema): Shape {
@@ -52,7 +73,7 @@ function shapeOf(schema: ObjectSchema): Shape {
     numbers: numbers.map(([key]) => ({ key })),
     strings: entries
       .filter(([, p]) => p.type === 'string')
-      .map(([key]) => ({ key, required: required.has(key) })),
+      .map(([key, p]) => ({ key, required: required.has(key), emptyAllowed: !((p.minLength ?? 0) > 0) })),
     lists: entries.flatMap(([key, p]) =>
       p.type === 'array' && p.items?.properties ? [{ key, items: shapeOf(p.items) }] : [],
     ),
@@ -69,19 +90,19 @@ function checkTypes(
   path: string,
 ): ValidationFailure | undefined {
   for (const { key } of shape.numbers) {
-    const value = payload[key];
-    if (value === undefined || typeof value === 'number' || typeof value === 'string') continue;
+    if (numberOk(payload[key])) continue;
     if (shape.optionalNumbers.has(key)) {
       delete payload[key];
       continue;
     }
     return new ValidationFailure(path + key, `${path + key} must be a number`);
   }
-  for (const { key, required } of shape.strings) {
+  for (const { key, required, emptyAllowed } of shape.strings) {
     const value = payload[key];
-    if (value === undefined || typeof value === 'string' || Number.isSafeInteger(value)) continue;
-    if (value === null && !required) {
-      delete payload[key];
+    if (stringOk(value)) continue;
+    if (value === null && (emptyAllowed || !required)) {
+      if (emptyAllowed) payload[key] = '';
+      else delete payload[key];
       continue;
     }
     const detail = typeof value === 'number' ? ' (a number this large or not whole loses digits)' : '';
@@ -101,21 +122,16 @@ function checkTypes(
 }
 
 /**
- * The body of a function that tells, fast, whether checkTypes has anything to do with a payload: every field read
- * by its own name, so that each read stays monomorphic (one loop reading fields by a variable name cost a 321
- * report ~1 µs in the service, where payloads of every kind pass through it). Names come from our schemas.
+ * The body of a function that tells, fast, whether checkTypes has anything to do with a payload: the same tests,
+ * with every field read by its own name, so that each read stays monomorphic (one loop reading fields by a
+ * variable name cost a 321 report ~1 µs in the service, where payloads of every kind pass through it). Names
+ * come from our schemas.
  */
 function screenSource(shape: Shape, object: string, depth = 0): string {
   const read = (key: string) => `${object}[${JSON.stringify(key)}]`;
   const lines = [
-    ...shape.numbers.map(
-      ({ key }) =>
-        `v = ${read(key)}; if (v !== undefined && typeof v !== 'number' && typeof v !== 'string') return true;`,
-    ),
-    ...shape.strings.map(
-      ({ key }) =>
-        `v = ${read(key)}; if (v !== undefined && typeof v !== 'string' && !Number.isSafeInteger(v)) return true;`,
-    ),
+    ...shape.numbers.map(({ key }) => `if (!numberOk(${read(key)})) return true;`),
+    ...shape.strings.map(({ key }) => `if (!stringOk(${read(key)})) return true;`),
     ...shape.lists.map(({ key, items }) => {
       const item = `item${depth}`;
       return `v = ${read(key)}; if (Array.isArray(v)) for (const ${item} of v) if (typeof ${item} === 'object' && ${item} !== null) { ${screenSource(items, item, depth + 1)} }`;
@@ -125,9 +141,13 @@ function screenSource(shape: Shape, object: string, depth = 0): string {
 }
 
 function screen(shape: Shape): (payload: Record<string, unknown>) => boolean {
-  return new Function('p', `let v;\n${screenSource(shape, 'p')}\nreturn false;`) as (
-    payload: Record<string, unknown>,
-  ) => boolean;
+  const test = new Function(
+    'p',
+    'numberOk',
+    'stringOk',
+    `let v;\n${screenSource(shape, 'p')}\nreturn false;`,
+  ) as (payload: Record<string, unknown>, n: typeof numberOk, s: typeof stringOk) => boolean;
+  return (payload) => test(payload, numberOk, stringOk);
 }
 
 /** The top-level field an ajv error is about ('' for the body itself or a nested value). */
@@ -212,6 +232,8 @@ function retrimmed(body: Record<string, unknown>, keys: readonly string[]): Reco
   for (const rawKey of keys) {
     const key = rawKey.trim();
     if (key !== rawKey && Object.hasOwn(body, key)) continue;
+    // An assignment to "__proto__" would set the copy's prototype, whose fields no check sees; no field has that name.
+    if (key === '__proto__') continue;
     out[key] = body[rawKey];
   }
   return out;

@@ -120,6 +120,7 @@ describe('bounds on what a replayed signature can do', () => {
   });
 
   test('a push of 31 days gets its disconnect counted and ends its session', async () => {
+    const sum = (await svc.scrape()).get('tencent_live_stream_push_duration_seconds_sum', labels) ?? 0;
     await svc.postSigned(pushStart({ domain: D, streamId: 's1', sequence: 'long', eventTime: NOW_S + 10 }));
     const reply = await svc.postSigned(
       pushStop({
@@ -132,6 +133,9 @@ describe('bounds on what a replayed signature can do', () => {
     );
     assert.deepEqual(reply, { status: 200, body: { code: 0 } });
     assert.equal(svc.app.sessions.get(`${D}\u0000live\u0000s1`), undefined);
+    // Tencent's own duration, not the 1 s between our start and stop.
+    const m = await svc.scrape();
+    assert.equal(m.get('tencent_live_stream_push_duration_seconds_sum', labels), sum + 31 * 86_400);
   });
 });
 

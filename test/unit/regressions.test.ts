@@ -66,6 +66,14 @@ describe('regressions', () => {
       return dedupKeyOf(snapshot, event);
     };
     assert.notDeepEqual(shot('a.example.com', 'a'), shot('b.example.com', 'b'));
+    // Without pic_full_url, only the push domain (or path) tells them apart.
+    const relative = (app: string, appname: string) =>
+      dedupKeyOf(
+        snapshot,
+        validate({ event_type: 200, app, appname, stream_id: 's', create_time: 1, pic_url: '/s.jpg' }),
+      );
+    assert.notDeepEqual(relative('a.example.com', 'live'), relative('b.example.com', 'live'));
+    assert.notDeepEqual(relative('a.example.com', 'live'), relative('a.example.com', 'backup'));
     // The same picture of the same push domain is one event (a retry).
     assert.deepEqual(shot('a.example.com', 'a'), shot('a.example.com', 'a'));
     // An empty pic_full_url falls back to pic_url (`||`, not `??`).
@@ -75,5 +83,16 @@ describe('regressions', () => {
         validate({ event_type: 200, stream_id: 's', create_time: 1, pic_full_url: '', pic_url }),
       );
     assert.notDeepEqual(noFull('/a.jpg'), noFull('/b.jpg'));
+  });
+
+  it('a "__proto__" key in a body whose keys need trimming cannot hide fields from the type check', () => {
+    const body = JSON.parse(
+      '{"__proto__":{"push_duration":null,"event_time":null},"user_ip ":"x","event_type":0,"app":"d",' +
+        '"appname":"live","stream_id":"s","sequence":"1","event_time":1545115790,"errcode":1}',
+    ) as Record<string, unknown>;
+    const event = validate(body);
+    assert.ok(!(event instanceof ValidationFailure), (event as ValidationFailure).message);
+    assert.equal((event as { push_duration?: number }).push_duration, undefined);
+    assert.equal(Object.getPrototypeOf(event), Object.prototype);
   });
 });

@@ -81,14 +81,6 @@ describe('ExporterMetrics', () => {
     // A known pair keeps its labels, whatever came after it.
     metrics.streamDisconnected('a.example.com', 'live', 3);
     metrics.streamStarted('a.example.com', 'live');
-    sessions.set({
-      domain: 'c.example.com',
-      appName: 'x',
-      streamId: 's',
-      sequence: '1',
-      startedAt: 1,
-      lastSeenAt: 1,
-    });
     const m = await scrape(metrics);
     const overflow = { domain: OVERFLOW_LABEL, app_name: OVERFLOW_LABEL };
     const live = { domain: 'a.example.com', app_name: 'live' };
@@ -103,7 +95,6 @@ describe('ExporterMetrics', () => {
       m.get('tencent_live_stream_disconnects_unmatched_total', { ...overflow, cause: 'no_session' }),
       1,
     );
-    assert.equal(m.get('tencent_live_streams_active', overflow), 1, 'a session of a third pair');
     const pairs = new Set(
       m.text
         .split('\n')
@@ -114,8 +105,41 @@ describe('ExporterMetrics', () => {
       'a.example.com/backup',
       'a.example.com/live',
     ]);
-    // Scrapes count no overflow: only callbacks do.
-    assert.equal((await scrape(metrics)).get('tencent_live_apps_overflow_total'), 7);
+    // A forged pair again: counted again, and not remembered (the cache of children stays bounded).
+    metrics.streamStarted('a.example.com', 'forged-1');
+    metrics.exceptionReported('a.example.com', 'forged-5');
+    const again = await scrape(metrics);
+    assert.equal(again.get('tencent_live_apps_overflow_total'), 9);
+    assert.equal(again.get('tencent_live_stream_starts_total', overflow), 2);
+  });
+
+  it('folds streams_active beyond the cap the same way on every replica, whatever each saw first', async () => {
+    const sessions = new SessionTable();
+    const session = (domain: string) => ({
+      domain,
+      appName: 'live',
+      streamId: 's',
+      sequence: '1',
+      startedAt: 1,
+      lastSeenAt: 1,
+    });
+    for (const domain of ['c.example.com', 'a.example.com', 'b.example.com']) sessions.set(session(domain));
+    // Two replicas that share the sessions (as with a shared store) and saw different callbacks first.
+    const [one, two] = [create(sessions, 2), create(sessions, 2)];
+    one.streamStarted('c.example.com', 'live');
+    two.streamStarted('b.example.com', 'live');
+    const active = async (metrics: ExporterMetrics) =>
+      (await scrape(metrics)).text
+        .split('\n')
+        .filter((line) => line.startsWith('tencent_live_streams_active{'));
+    const lines = await active(one);
+    assert.deepEqual(lines, await active(two));
+    assert.deepEqual(lines, [
+      'tencent_live_streams_active{domain="a.example.com",app_name="live"} 1',
+      'tencent_live_streams_active{domain="b.example.com",app_name="live"} 1',
+      `tencent_live_streams_active{domain="${OVERFLOW_LABEL}",app_name="${OVERFLOW_LABEL}"} 1`,
+    ]);
+    assert.equal((await scrape(one)).get('tencent_live_apps_overflow_total'), 0, 'scrapes count no overflow');
   });
 
   it('labels disconnects by errcode and its class, folding unknown codes into "other"', async () => {

@@ -127,7 +127,7 @@ describe('validation is lenient where Tencent is inconsistent', () => {
   });
 
   it('leaves out an invalid optional number rather than refusing the event (push_duration, appid, sizes)', () => {
-    for (const push_duration of ['12s', -5, null, true, '1e308', { ms: 1 }]) {
+    for (const push_duration of ['12s', -5, null, true, '1e308', { ms: 1 }, '0b101', 'Infinity', '']) {
       const event = valid({ ...stop(), push_duration });
       assert.equal('push_duration' in event, false, `push_duration ${JSON.stringify(push_duration)}`);
     }
@@ -155,8 +155,14 @@ describe('validation is lenient where Tencent is inconsistent', () => {
     assert.equal(event['stream_id'], '42');
   });
 
-  it('treats a null optional label as absent', () => {
+  it('reads a null push path as empty, as an absent one', () => {
     assert.equal(valid({ ...exception(), path: null })['path'], '');
+    assert.equal(valid({ ...stop(), appname: null })['appname'], '');
+  });
+
+  it('takes decimal numbers in strings with spaces, a sign or an exponent', () => {
+    const event = valid({ ...exception(), abnormal_event: [{ type: ' 6 ', count: '2e0' }] });
+    assert.deepEqual(event['abnormal_event'], [{ type: 6, count: 2 }]);
   });
 
   it('defaults errcode to 0 and 321 path to "" when absent', () => {
@@ -247,6 +253,10 @@ describe('validation is strict where it matters, and names the field', () => {
     ['sequence a fraction', () => ({ ...stop(), sequence: 1.5 }), 'sequence'],
     ['stream_id true', () => ({ ...stop(), stream_id: true }), 'stream_id'],
     ['app null', () => ({ ...stop(), app: null }), 'app'],
+    // JavaScript reads these as numbers; Tencent writes decimal digits.
+    ['errcode "0x1f"', () => ({ ...stop(), errcode: '0x1f' }), 'errcode'],
+    ['event_time "0x5c18b5ce"', () => ({ ...stop(), event_time: '0x5c18b5ce' }), 'event_time'],
+    ['321 data_time "Infinity"', () => ({ ...exception(), data_time: 'Infinity' }), 'data_time'],
     ['100 without file_id', () => ({ event_type: 100, stream_id: 's' }), 'file_id'],
   ];
 
