@@ -50,7 +50,8 @@ async function main(): Promise<void> {
   try {
     sessions = await app.receiver.load();
   } catch (error) {
-    fail(`TENCENT_LIVE_STORE: cannot load state from ${config.store.kind}: ${(error as Error).message}`);
+    const where = config.store.kind === 'sqlite' ? config.store.path : config.store.kind;
+    fail(`TENCENT_LIVE_STORE: cannot load or write state in ${where}: ${(error as Error).message}`);
   }
   log.info({ sessions, ms: Math.round(performance.now() - started) }, 'state loaded');
 

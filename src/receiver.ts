@@ -119,6 +119,8 @@ export class Receiver {
   async load(): Promise<number> {
     const { store, sessions, metrics, clock } = this.deps;
     const loaded = await store.loadSessions();
+    // Reading is not enough: a store that cannot be written (a read-only file system) must not report ready.
+    await store.ping();
     const now = clock.now();
     for (const session of loaded) {
       sessions.set(session);

@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -83,6 +83,14 @@ const CATCH_UP_ROUNDS = 8;
 const QUICK_CHECKPOINT_MS = 2;
 /** How long close() waits for the checkpointer thread to finish. */
 const CLOSE_TIMEOUT_MS = 2000;
+/**
+ * How long a statement on the event loop waits for a lock another process holds (`sqlite3` on the file, say)
+ * before it fails and the batch gets 503. The waiting blocks the whole process, health checks included; our own
+ * checkpointer never takes the write lock, so only another process makes the writer wait at all.
+ */
+const WRITER_BUSY_TIMEOUT_MS = 100;
+/** How often the store checks that its path still names the file it opened. */
+const FILE_CHECK_MS = 1000;
 
 /**
  * The checkpointer thread, with its own connection to the same file. A checkpoint copies WAL frames into the
@@ -214,6 +222,9 @@ export class SqliteStore implements StateStore {
   private flushFd: number | undefined;
   /** Set while the checkpointer catches up before a WAL restart. */
   private catchingUp = false;
+  /** Why the store's file can no longer be written (see watchFile). */
+  private fileProblem: string | undefined;
+  private fileWatch: NodeJS.Timeout | undefined;
 
   /** How many times the writer checkpointed the WAL to its end, so that it starts over (tests, diagnostics). */
   walRestarts = 0;
@@ -230,7 +241,7 @@ export class SqliteStore implements StateStore {
     this.db.pragma('page_size = 2048');
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 2000');
+    this.db.pragma(`busy_timeout = ${WRITER_BUSY_TIMEOUT_MS}`);
     const upgrading = this.tableExists('seen_keys') && !this.tableExists('ended_pushes');
     this.db.exec(SCHEMA);
     this.legacyStopKeysUntil = this.legacyWindow(upgrading);
@@ -273,7 +284,41 @@ export class SqliteStore implements StateStore {
     this.applyBatch = this.db.transaction((commands, nowMs, ttlMs) =>
       commands.map((command: Command) => this.applyOne(command, nowMs, nowMs + ttlMs)),
     );
-    if (path !== ':memory:') this.startCheckpointer(path);
+    if (path !== ':memory:') {
+      this.startCheckpointer(path);
+      this.watchFile(path);
+    }
+  }
+
+  /**
+   * SQLite goes on writing to a file that was deleted (or replaced by another) after it was opened, and every
+   * commit succeeds: callbacks would be answered 200 while their state went nowhere, and the next start would
+   * find none of it. So the store checks every FILE_CHECK_MS, and at every ping, that its path still names the
+   * file it opened; once it does not, every write fails (503 and store_up 0) until a restart opens the file anew.
+   */
+  private watchFile(path: string): void {
+    const opened = statSync(path);
+    this.checkFile = () => {
+      if (this.fileProblem) return;
+      let now;
+      try {
+        now = statSync(path);
+      } catch {
+        now = undefined;
+      }
+      if (now?.ino !== opened.ino || now.dev !== opened.dev) {
+        this.fileProblem = `${path} was ${now ? 'replaced' : 'deleted'} after it was opened; restart to open it again`;
+      }
+    };
+    this.fileWatch = setInterval(this.checkFile, FILE_CHECK_MS);
+    this.fileWatch.unref();
+  }
+
+  private checkFile: () => void = () => undefined;
+
+  /** Throws when the store's file is gone (see watchFile). */
+  private assertFile(): void {
+    if (this.fileProblem) throw new Error(`state store: ${this.fileProblem}`);
   }
 
   private tableExists(name: string): boolean {
@@ -381,10 +426,12 @@ export class SqliteStore implements StateStore {
   }
 
   async apply(commands: readonly Command[], nowMs: number, keyTtlMs: number): Promise<CommandResult[]> {
+    this.assertFile();
     return this.applyBatch(commands, nowMs, keyTtlMs);
   }
 
   async expireSessions(keys: readonly string[], cutoffMs: number): Promise<Session[]> {
+    this.assertFile();
     return this.expireBatch(keys, cutoffMs);
   }
 
@@ -459,12 +506,15 @@ export class SqliteStore implements StateStore {
 
   /** A write, not a read: a full disk or a read-only file must keep reporting the store as down. */
   async ping(): Promise<void> {
+    this.checkFile();
+    this.assertFile();
     this.db
       .prepare("INSERT INTO meta (k, v) VALUES ('heartbeat', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v")
       .run(String(Date.now()));
   }
 
   async close(): Promise<void> {
+    clearInterval(this.fileWatch);
     const worker = this.checkpointer;
     this.checkpointer = undefined;
     if (worker) {

@@ -15,11 +15,17 @@ export interface RunningService {
 }
 
 /**
- * Starts the real service as `npm start` does (`node --import tsx src/main.ts`), on ephemeral loopback ports,
- * and resolves when it logs that it listens. The caller stops exactly this PID.
+ * Starts the real service as `npm start` does (`node --import tsx src/main.ts`; or through `npm start` itself),
+ * on ephemeral loopback ports, and resolves when it logs that it listens. The caller stops exactly this PID.
  */
-export function startProcess(env: Record<string, string>, timeoutMs = 20_000): Promise<RunningService> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+export function startProcess(
+  env: Record<string, string>,
+  timeoutMs = 20_000,
+  via: 'node' | 'npm start' = 'node',
+): Promise<RunningService> {
+  const [command, args] =
+    via === 'node' ? [process.execPath, ['--import', 'tsx', 'src/main.ts']] : ['npm', ['start', '--silent']];
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: {
       PATH: process.env['PATH'] ?? '',
@@ -28,6 +34,8 @@ export function startProcess(env: Record<string, string>, timeoutMs = 20_000): P
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Through npm, a process group of its own: the caller can stop npm and whatever it started at once.
+    detached: via === 'npm start',
   });
   const logs: Record<string, unknown>[] = [];
   let stderr = '';

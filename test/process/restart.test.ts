@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -17,10 +17,19 @@ const env = {
   TENCENT_LIVE_LOG_LEVEL: 'info',
 };
 const running: RunningService[] = [];
+/** Process groups (`npm start` and what it started), stopped at the end if anything in them still runs. */
+const groups: number[] = [];
 
 after(() => {
   for (const { child, pid } of running)
     if (child.exitCode === null && child.signalCode === null) process.kill(pid, 'SIGKILL');
+  for (const group of groups) {
+    try {
+      process.kill(-group, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -126,6 +135,59 @@ test('SIGTERM during a burst: every callback answered 200 is stored, and the pro
   );
   process.kill(again.pid, 'SIGTERM');
   await again.exited;
+});
+
+test('`npm start` hands SIGTERM to the service, which shuts down gracefully', async () => {
+  const service = await startProcess(
+    { ...env, TENCENT_LIVE_STORE: `sqlite:${join(dir, 'npm.db')}`, HOME: process.env['HOME'] ?? dir },
+    30_000,
+    'npm start',
+  );
+  running.push(service);
+  groups.push(service.pid);
+  // npm's child: the service itself (npm runs the script through a shell, which `exec` replaces).
+  const children = readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === service.pid;
+      } catch {
+        return false; // gone meanwhile
+      }
+    });
+  assert.equal(children.length, 1, `npm's children: ${children.join(' ')}`);
+  const node = Number(children[0]);
+  assert.match(readFileSync(`/proc/${node}/cmdline`, 'utf8'), /src\/main\.ts/);
+  process.kill(service.pid, 'SIGTERM');
+  await service.exited;
+  // The service logged its graceful stop and is gone; a shell in between used to leave it running, orphaned.
+  assert.ok(
+    service.logs.some((entry) => entry['msg'] === 'stopped'),
+    JSON.stringify(service.logs.map((entry) => entry['msg'])),
+  );
+  assert.throws(() => process.kill(node, 0), /ESRCH/);
+});
+
+test('a state file deleted under the running service: 503 and store down, never a 200 for lost state', async () => {
+  const stateDir = join(dir, 'deleted');
+  const service = await startProcess({ ...env, TENCENT_LIVE_STORE: `sqlite:${join(stateDir, 'state.db')}` });
+  running.push(service);
+  assert.equal(await post(service, starts[0]!), 200);
+  rmSync(stateDir, { recursive: true, force: true });
+  // The store notices within about a second; until then a callback may still be answered 200.
+  let status = 200;
+  for (let i = 0; i < 50 && status === 200; i++) {
+    status = await post(service, pushStart({ domain: 'd.example.com', streamId: `x${i}`, eventTime: now }));
+    if (status === 200) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal(status, 503);
+  const m = await scrape(service);
+  assert.equal(m.get('tencent_live_state_store_up', { store: 'sqlite' }), 0);
+  const ready = await fetch(service.metricsUrl.replace(/\/metrics$/, '/-/ready'));
+  assert.equal(ready.status, 503);
+  process.kill(service.pid, 'SIGTERM');
+  await service.exited;
 });
 
 test('start-up refuses a bad configuration, naming the variable', async () => {

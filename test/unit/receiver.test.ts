@@ -255,6 +255,17 @@ describe('Receiver: group commit', () => {
 });
 
 describe('Receiver: start-up', () => {
+  it('load() fails, and the receiver is not ready, when the store can be read but not written', async () => {
+    class ReadOnlyStore extends SqliteStore {
+      override ping(): Promise<void> {
+        return Promise.reject(new Error('attempt to write a readonly database'));
+      }
+    }
+    const h = harness({}, new ReadOnlyStore(':memory:'));
+    await assert.rejects(h.receiver.load(), /readonly/);
+    assert.equal(h.receiver.loaded, false);
+  });
+
   it('load() rebuilds live sessions and their stream_up series from the store', async () => {
     const store = new SqliteStore(':memory:');
     const first = harness({}, store);

@@ -415,6 +415,41 @@ describe('SqliteStore durability', () => {
   });
 });
 
+describe('SqliteStore file', () => {
+  it('once its file is deleted or replaced, every write fails naming the path: no 200 for state that goes nowhere', async () => {
+    for (const replace of [false, true]) {
+      const path = freshPath();
+      const store = new SqliteStore(path);
+      try {
+        await store.apply([key('before')], NOW, TTL);
+        for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
+        if (replace) new Database(path).close();
+        await assert.rejects(store.ping(), (error: Error) => error.message.includes(path));
+        await assert.rejects(store.apply([key('after')], NOW, TTL), /restart to open it again/);
+        await assert.rejects(store.expireSessions(['k'], NOW));
+      } finally {
+        await store.close();
+      }
+    }
+  });
+
+  it('fails fast when another process holds the write lock, rather than blocking the event loop for seconds', () =>
+    withStore(async (store, path) => {
+      await store.apply([key('first')], NOW, TTL);
+      const other = new Database(path);
+      other.exec("BEGIN IMMEDIATE; INSERT INTO meta (k, v) VALUES ('other', 'x')");
+      try {
+        await assert.rejects(store.apply([key('second')], NOW, TTL), { code: 'SQLITE_BUSY' });
+        const writer = (store as unknown as { db: Database.Database }).db;
+        assert.equal(writer.pragma('busy_timeout', { simple: true }), 100);
+      } finally {
+        other.exec('ROLLBACK');
+        other.close();
+      }
+      assert.deepEqual(await held(store, [key('second')], NOW), [false], 'works again once the lock is gone');
+    }));
+});
+
 describe('SqliteStore WAL', () => {
   it('starts the WAL over once it holds the restart size, under steady writes, and loses nothing', async () => {
     const path = freshPath();
