@@ -82,6 +82,10 @@ export const ENV_VARS = {
     default: '10',
     doc: 'On SIGTERM/SIGINT, how long in-flight requests may take before the process exits anyway.',
   },
+  TENCENT_LIVE_SHUTDOWN_DELAY_SECONDS: {
+    default: '0',
+    doc: 'On SIGTERM/SIGINT, how long `/-/ready` answers 503 while callbacks are still taken, so that a load balancer stops sending first.',
+  },
 } as const;
 
 export type EnvVarName = keyof typeof ENV_VARS;
@@ -117,6 +121,8 @@ export interface Config {
   readonly domains: readonly string[];
   readonly unsignedEventTypes: readonly number[];
   readonly shutdownTimeoutSeconds: number;
+  /** How long readiness fails before the listeners close on shutdown (TENCENT_LIVE_SHUTDOWN_DELAY_SECONDS). */
+  readonly shutdownDelaySeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -155,6 +161,7 @@ const schema = {
     TENCENT_LIVE_DOMAINS: { type: 'string', pattern: '^([^,\\s]+(,[^,\\s]+)*)?$' },
     TENCENT_LIVE_UNSIGNED_EVENT_TYPES: { type: 'string', pattern: '^([0-9]{1,6}(,[0-9]{1,6})*)?$' },
     TENCENT_LIVE_SHUTDOWN_TIMEOUT_SECONDS: seconds(1, 600),
+    TENCENT_LIVE_SHUTDOWN_DELAY_SECONDS: seconds(0, 300),
   },
 };
 
@@ -278,5 +285,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     domains: Object.freeze(list(v.TENCENT_LIVE_DOMAINS)),
     unsignedEventTypes: Object.freeze(list(v.TENCENT_LIVE_UNSIGNED_EVENT_TYPES).map(Number)),
     shutdownTimeoutSeconds: Number(v.TENCENT_LIVE_SHUTDOWN_TIMEOUT_SECONDS),
+    shutdownDelaySeconds: Number(v.TENCENT_LIVE_SHUTDOWN_DELAY_SECONDS),
   });
 }

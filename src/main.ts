@@ -93,8 +93,16 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'shutting down: draining in-flight callbacks');
     app.beginShutdown();
+    if (config.shutdownDelaySeconds > 0) {
+      // Not ready any more, still taking callbacks: a load balancer that polls /-/ready stops sending first.
+      log.info(
+        { signal, delaySeconds: config.shutdownDelaySeconds },
+        'shutting down: not ready, still serving',
+      );
+      await new Promise((resolve) => setTimeout(resolve, config.shutdownDelaySeconds * 1000));
+    }
+    log.info({ signal }, 'shutting down: draining in-flight callbacks');
     clearInterval(sweeper);
     const force = setTimeout(() => {
       log.error('shutdown timed out; exiting with requests still open');

@@ -39,7 +39,8 @@ describe('README', () => {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
       scripts: Record<string, string>;
     };
-    assert.equal(pkg.scripts['start'], 'node --import tsx src/main.ts');
+    // exec: the shell npm runs the script in hands over to node, so SIGTERM reaches the service.
+    assert.equal(pkg.scripts['start'], 'exec node --import tsx src/main.ts');
   });
 
   test('the configuration table lists every variable with its default', () => {

@@ -190,6 +190,25 @@ test('a state file deleted under the running service: 503 and store down, never 
   await service.exited;
 });
 
+test('with TENCENT_LIVE_SHUTDOWN_DELAY_SECONDS, SIGTERM first makes /-/ready fail while callbacks are still taken', async () => {
+  const service = await startProcess({
+    ...env,
+    TENCENT_LIVE_STORE: `sqlite:${join(dir, 'delay.db')}`,
+    TENCENT_LIVE_SHUTDOWN_DELAY_SECONDS: '3',
+  });
+  running.push(service);
+  const readyUrl = service.metricsUrl.replace(/\/metrics$/, '/-/ready');
+  assert.equal((await fetch(readyUrl)).status, 200);
+  process.kill(service.pid, 'SIGTERM');
+  // Until the signal is handled /-/ready may still say 200; then 503 for the delay.
+  let ready = 200;
+  for (let i = 0; i < 100 && ready === 200; i++) ready = (await fetch(readyUrl)).status;
+  assert.equal(ready, 503);
+  assert.equal(await post(service, starts[1]!), 200, 'callbacks are still taken during the delay');
+  assert.deepEqual(await service.exited, { code: 0, signal: null });
+  assert.ok(service.logs.some((entry) => entry['msg'] === 'shutting down: not ready, still serving'));
+});
+
 test('start-up refuses a bad configuration, naming the variable', async () => {
   await assert.rejects(
     startProcess({ ...env, TENCENT_LIVE_CALLBACK_KEYS: '' }),

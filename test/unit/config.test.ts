@@ -39,6 +39,7 @@ describe('loadConfig defaults', () => {
       domains: [],
       unsignedEventTypes: [],
       shutdownTimeoutSeconds: 10,
+      shutdownDelaySeconds: 0,
     };
     assert.deepEqual(loadConfig(KEYED), expected);
   });
@@ -81,6 +82,7 @@ describe('loadConfig defaults', () => {
       TENCENT_LIVE_DOMAINS: 'a.example.com,b.example.com',
       TENCENT_LIVE_UNSIGNED_EVENT_TYPES: '321,314',
       TENCENT_LIVE_SHUTDOWN_TIMEOUT_SECONDS: '600',
+      TENCENT_LIVE_SHUTDOWN_DELAY_SECONDS: '15',
     });
     assert.deepEqual(config, {
       callbackKeys: ['new_key-2', 'old_key-1'],
@@ -103,6 +105,7 @@ describe('loadConfig defaults', () => {
       domains: ['a.example.com', 'b.example.com'],
       unsignedEventTypes: [321, 314],
       shutdownTimeoutSeconds: 600,
+      shutdownDelaySeconds: 15,
     });
   });
 
@@ -146,6 +149,7 @@ describe('loadConfig rejects every invalid value, naming the variable', () => {
     TENCENT_LIVE_DOMAINS: ['a,,b', 'a b', ',a'],
     TENCENT_LIVE_UNSIGNED_EVENT_TYPES: ['321,x', '1234567', '321,'],
     TENCENT_LIVE_SHUTDOWN_TIMEOUT_SECONDS: ['0', '601', 'soon'],
+    TENCENT_LIVE_SHUTDOWN_DELAY_SECONDS: ['-1', '301', '5s'],
   };
 
   it('covers every variable of ENV_VARS', () => {
