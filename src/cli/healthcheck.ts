@@ -5,7 +5,9 @@
  */
 import { ENV_VARS } from '../config.js';
 
-const listen = process.env['TENCENT_LIVE_METRICS_LISTEN'] || ENV_VARS.TENCENT_LIVE_METRICS_LISTEN.default;
+// Trimmed, and empty meaning the default, as the service reads it (loadConfig).
+const listen =
+  process.env['TENCENT_LIVE_METRICS_LISTEN']?.trim() || ENV_VARS.TENCENT_LIVE_METRICS_LISTEN.default;
 const at = listen.lastIndexOf(':');
 const rawHost = listen.slice(0, at);
 const host = rawHost === '0.0.0.0' || rawHost === '' ? '127.0.0.1' : rawHost === '[::]' ? '[::1]' : rawHost;

@@ -1,3 +1,4 @@
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
@@ -113,6 +114,10 @@ export async function sendBodies(options: SendOptions): Promise<SendSummary> {
     throw new RangeError('give count or durationMs to bound a run from a body source');
   }
   const url = typeof options.url === 'string' ? new URL(options.url) : options.url;
+  // Every request in flight listens on the abort signal (and so does each wait for the rate): room for all of
+  // them, or Node.js warns of a listener leak from 11 on.
+  const { signal } = options;
+  if (signal) setMaxListeners(Math.max(getMaxListeners(signal), 2 * Math.ceil(concurrency) + 10), signal);
   const agent = new (url.protocol === 'https:' ? https.Agent : http.Agent)({
     keepAlive: true,
     maxSockets: Math.ceil(concurrency),

@@ -66,6 +66,8 @@ describe('container health-check script', () => {
   test('exits 0 when the service is ready, 1 when nothing answers', async () => {
     const port = new URL(svc.metricsUrl).port;
     assert.equal(await run(`0.0.0.0:${port}`), 0);
+    // Read as the service reads it: trimmed.
+    assert.equal(await run(` 127.0.0.1:${port} `), 0);
     assert.equal(await run('127.0.0.1:1'), 1);
   });
 });

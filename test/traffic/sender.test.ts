@@ -118,6 +118,26 @@ describe('sendBodies', () => {
     assert.equal(receiver.maxInFlight, 4);
   });
 
+  it('takes an abort signal with 50 requests in flight without a listener-leak warning', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const bodies = generateBodies({ key: KEY, now: () => NOW_MS }, 100);
+      const signal = new AbortController().signal;
+      const summary = await sendBodies({ url: receiver.url, bodies, concurrency: 50, signal });
+      assert.equal(summary.sent, 100);
+      // Warnings are emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.deepEqual(
+      warnings.map((w) => w.name),
+      [],
+    );
+  });
+
   it('cycles a list up to `count`', async () => {
     const bodies = generateBodies({ key: KEY, now: () => NOW_MS }, 3);
     const summary = await sendBodies({ url: receiver.url, bodies, count: 7, concurrency: 2 });
