@@ -213,7 +213,7 @@ export class ExporterMetrics {
 
   constructor(options: MetricsOptions) {
     const { sessions, maxApps } = options;
-    const apps = new AppLabels(options.maxApps, () => this.appOverflow.inc());
+    const apps = new AppLabels(maxApps, () => this.appOverflow.inc());
     this.apps = apps;
     this.startsOf = apps.cached((d, a) => this.starts.labels(d, a));
     this.reportsOf = apps.cached((d, a) => this.exceptionReports.labels(d, a));

@@ -303,7 +303,10 @@ export class SqliteStore implements StateStore {
       let now;
       try {
         now = statSync(path);
-      } catch {
+      } catch (error) {
+        // Only a missing file or directory says the file is gone; anything else (EACCES, EIO) proves nothing.
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') return;
         now = undefined;
       }
       if (now?.ino !== opened.ino || now.dev !== opened.dev) {
