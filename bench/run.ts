@@ -26,7 +26,10 @@ interface Sizes {
   readonly scenarioBodies: number;
   readonly scenarioStreams: number;
   readonly warmupSeconds: number;
-  /** Saturation rounds: raw, Koa, service in turn, so that a burst of other load hits all three alike. */
+  /**
+   * Saturation rounds: raw, Koa, the service, the service without a store in turn, so that a burst of other load
+   * hits all four alike.
+   */
   readonly rounds: number;
   readonly roundSeconds: number;
   readonly connections: number;
@@ -96,6 +99,12 @@ interface Round {
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
+/**
+ * The service with a store that keeps nothing (bench/baselines/service-no-store.ts): the service's own work but
+ * the durable store's, for context next to bare Koa and the service.
+ */
+const NO_STORE = 'service without a store';
+
 function args(): { smoke: boolean; out: string } {
   const argv = process.argv.slice(2);
   const at = argv.indexOf('--out');
@@ -157,9 +166,11 @@ async function main(): Promise<void> {
     const scenario = join(work, 'scenario.jsonl');
     traffic.write(scenario, s.scenarioBodies);
 
-    // 1. Saturation: raw node:http, bare Koa and the service, same load tool, bodies and core.
+    // 1. Saturation: raw node:http, bare Koa, the service, and (for context) the service with a store that keeps
+    // nothing; same load tool, bodies and core.
     const raw = track(await startBaseline('raw-http'));
     const koa = track(await startBaseline('bare-koa'));
+    const noStore = track(await startBaseline('service-no-store'));
     const serviceStore = join(work, 'saturation', 'state.db');
     const seeded = s.expiringPerSecond * s.expiringSeconds;
     log(`${seeded} de-duplication keys into the store, expiring ${s.expiringPerSecond} a second from now`);
@@ -169,7 +180,7 @@ async function main(): Promise<void> {
     const rounds: Round[] = [];
     let serviceErrors = 0;
     log(`warm-up ${s.warmupSeconds} s each`);
-    for (const target of [raw, koa, service]) {
+    for (const target of [raw, koa, service, noStore]) {
       const { result } = await saturate(target, scenario, offset, s, s.warmupSeconds);
       if (target === service) {
         offset += result.consumed;
@@ -181,6 +192,7 @@ async function main(): Promise<void> {
         ['raw node:http', raw],
         ['bare Koa', koa],
         ['service', service],
+        [NO_STORE, noStore],
       ] as const) {
         log(`round ${round}/${s.rounds}: ${name}, ${s.roundSeconds} s`);
         const { result, cpuUsPerRequest } = await saturate(target, scenario, offset, s, s.roundSeconds);
@@ -195,13 +207,19 @@ async function main(): Promise<void> {
       rounds.filter((r) => r.target === name).reduce((a, b) => (b.result.rate > a.result.rate ? b : a));
     const cpu = (name: string) =>
       median(rounds.filter((r) => r.target === name).map((r) => r.cpuUsPerRequest));
-    const [bestRaw, bestKoa, bestService] = [best('raw node:http'), best('bare Koa'), best('service')];
+    const [bestRaw, bestKoa, bestService, bestNoStore] = [
+      best('raw node:http'),
+      best('bare Koa'),
+      best('service'),
+      best(NO_STORE),
+    ];
 
     // 2. Latency at a steady rate: half the service's saturation rate, open loop. For context, the framework
     // alone at half its own saturation, same client (the machine's latency floor). Rounds alternate between
     // the two, and each figure is the median round: one burst of other load on this shared machine would
     // otherwise decide a 15 s p99 alone (every round is listed under the table).
     await stop(raw);
+    await stop(noStore);
     const koaSteadyRate = Math.max(1, Math.floor(bestKoa.result.rate / 2));
     const steadyRate = Math.max(1, Math.floor(bestService.result.rate / 2));
     const wrapped = offset > s.scenarioBodies;
@@ -345,25 +363,36 @@ async function main(): Promise<void> {
       target: '',
     });
     const koaRatio = bestService.result.rate / bestKoa.result.rate;
-    // The best rounds may come minutes apart on a machine whose speed changes between them; each service round
-    // right after its bare Koa round shows how far that moves the figure.
-    const sideBySide = rounds
-      .filter((r) => r.target === 'service')
-      .map(
-        (r) =>
-          r.result.rate / rounds.find((k) => k.target === 'bare Koa' && k.round === r.round)!.result.rate,
-      );
+    // The best rounds may come minutes apart on a machine whose speed changes between them; each round of the
+    // service (or of the service without a store) against the bare Koa round of the same turn shows how far that
+    // moves the figure.
+    const sideBySide = (name: string) =>
+      rounds
+        .filter((r) => r.target === name)
+        .map(
+          (r) =>
+            r.result.rate / rounds.find((k) => k.target === 'bare Koa' && k.round === r.round)!.result.rate,
+        )
+        .map(fmt.ratio)
+        .join(' / ');
     rows.push({
       figure: 'service ÷ bare Koa',
-      value: `${fmt.ratio(koaRatio)} (rounds side by side: ${sideBySide.map(fmt.ratio).join(' / ')})`,
+      value: `${fmt.ratio(koaRatio)} (rounds side by side: ${sideBySide('service')})`,
       target: `≥ ${TARGETS.koaRatio}`,
       pass: koaRatio >= TARGETS.koaRatio,
     });
     rows.push({
-      figure: 'CPU per request: raw / Koa / service',
+      figure: `${NO_STORE} ÷ bare Koa`,
       value:
-        `${cpu('raw node:http').toFixed(0)} / ${cpu('bare Koa').toFixed(0)} / ${cpu('service').toFixed(0)} µs ` +
-        `(service ÷ Koa by CPU: ${fmt.ratio(cpu('bare Koa') / cpu('service'))})`,
+        `${fmt.ratio(bestNoStore.result.rate / bestKoa.result.rate)} (${fmt.rate(bestNoStore.result.rate)}, ` +
+        `${errorsNote(bestNoStore.result.errors)}; rounds side by side: ${sideBySide(NO_STORE)})`,
+      target: '',
+    });
+    rows.push({
+      figure: `CPU per request: raw / Koa / ${NO_STORE} / service`,
+      value:
+        `${cpu('raw node:http').toFixed(0)} / ${cpu('bare Koa').toFixed(0)} / ${cpu(NO_STORE).toFixed(0)} / ` +
+        `${cpu('service').toFixed(0)} µs (service ÷ Koa by CPU: ${fmt.ratio(cpu('bare Koa') / cpu('service'))})`,
       target: '',
     });
     rows.push({
@@ -453,7 +482,9 @@ async function main(): Promise<void> {
       '',
       `Service on core ${SERVICE_CORE} (\`taskset\`), load tools and the harness on core ${LOAD_CORE}; SQLite store ` +
         `in a temp dir. Saturation: \`wrk\` -t1 -c${s.connections}, ${s.rounds} rounds of ${s.roundSeconds} s ` +
-        `per target after a ${s.warmupSeconds} s warm-up; the best round of each is in the table, and service ÷ bare Koa also for each service round against the bare Koa round right before it. ` +
+        `per target after a ${s.warmupSeconds} s warm-up; the best round of each is in the table, and service ÷ bare Koa also for each service round against the bare Koa round of the same turn. ` +
+        `The ${NO_STORE} is the service's code with a store that keeps nothing (every event new, no push session ` +
+        'opens): what the service costs but its durable store. ' +
         `${fmt.count(s.scenarioBodies)} pre-signed bodies over ${fmt.count(s.scenarioStreams)} streams` +
         `${wrapped ? ' (the list wrapped: the last requests were duplicates)' : ', each sent once'}; the ` +
         `service's steady rounds continued the same traffic with ${fmt.count(steadyCount)} more. ` +

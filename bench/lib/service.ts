@@ -74,7 +74,9 @@ export async function startService(
 }
 
 /** Starts a baseline server (bench/baselines/<name>) on the service core. */
-export async function startBaseline(name: 'raw-http' | 'bare-koa'): Promise<RunningTarget> {
+export async function startBaseline(
+  name: 'raw-http' | 'bare-koa' | 'service-no-store',
+): Promise<RunningTarget> {
   const child = spawnPinned(name, process.execPath, nodeArgs(`bench/baselines/${name}`), {
     core: SERVICE_CORE,
     cwd: ROOT,
