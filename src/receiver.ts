@@ -167,11 +167,14 @@ export class Receiver {
     if (event instanceof ValidationFailure) {
       return this.reject(name, 'invalid_payload', startedMs, event.field, event.message);
     }
-    const eventTimeMs = kind.eventTimeMs(event);
+    let eventTimeMs = kind.eventTimeMs(event);
     // An event from the future would win every ordering comparison (a start that no later start replaces).
     if (eventTimeMs !== undefined && eventTimeMs > nowMs + config.signatureMaxAheadSeconds * 1000) {
-      const message = `${kind.timeField} is more than ${config.signatureMaxAheadSeconds} s in the future`;
-      return this.reject(name, 'invalid_payload', startedMs, kind.timeField, message);
+      if (!kind.timeOnlyDescribes) {
+        const message = `${kind.timeField} is more than ${config.signatureMaxAheadSeconds} s in the future`;
+        return this.reject(name, 'invalid_payload', startedMs, kind.timeField, message);
+      }
+      eventTimeMs = undefined;
     }
     if (this.domains && !this.domains.has(kind.domain(event)) && kind.domain(event) !== '') {
       return this.answer(name, 'ignored', startedMs);

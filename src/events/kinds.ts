@@ -33,6 +33,12 @@ export interface EventKind<E> {
   /** The field holding the event's own time, and that time in ms (delay histogram, future check). */
   readonly timeField: string;
   readonly eventTimeMs: (event: E) => number | undefined;
+  /**
+   * True when the event's time only describes it (a recording's `end_time` feeds the delay histogram, nothing
+   * else): one too far in the future is then left out, as an invalid optional number is, instead of refusing
+   * the event. Where the time orders sessions or keys, such an event is refused.
+   */
+  readonly timeOnlyDescribes?: boolean;
   /** The session change, decided before the store commits (may read the memory mirror). */
   readonly command: (event: E, context: ApplyContext) => SessionCommand | undefined;
   /** Metric effects, after the store committed the event (never for duplicates). */

@@ -18,6 +18,7 @@ export const record = defineKind<RecordEvent>({
   domain: (e) => e.app,
   timeField: 'end_time',
   eventTimeMs: (e) => (e.end_time === undefined ? undefined : e.end_time * 1000),
+  timeOnlyDescribes: true,
   command: () => undefined,
   apply: (e, _result, { metrics }) => metrics.recordingReported(e.app, e.appname),
 });

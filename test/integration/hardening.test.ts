@@ -45,6 +45,22 @@ describe('bounds on what a replayed signature can do', () => {
     assert.equal(report.body.field, 'data_time');
   });
 
+  test('a recording whose end_time is that far ahead is counted, its end_time left out of the delay', async () => {
+    const future = NOW_S + svc.config.signatureMaxAheadSeconds + 1;
+    const delays = () =>
+      svc.scrape().then((m) => m.get('tencent_live_callback_delay_seconds_count', { event: 'record' }) ?? 0);
+    const recordings = () => svc.scrape().then((m) => m.get('tencent_live_recordings_total', labels) ?? 0);
+    const [delaysBefore, recordingsBefore] = [await delays(), await recordings()];
+    const reply = await svc.postSigned(recordFile({ domain: D, streamId: 'r', eventTime: future }));
+    assert.deepEqual(reply, { status: 200, body: { code: 0 } });
+    assert.equal(await recordings(), recordingsBefore + 1);
+    assert.equal(await delays(), delaysBefore);
+    // One within the window still has its delay observed.
+    await svc.postSigned(recordFile({ domain: D, streamId: 'r', fileId: 'now', eventTime: NOW_S }));
+    assert.equal(await recordings(), recordingsBefore + 2);
+    assert.equal(await delays(), delaysBefore + 1);
+  });
+
   test('beyond TENCENT_LIVE_MAX_SESSIONS a start is counted but opens no session', async () => {
     for (const id of ['s1', 's2', 's3']) {
       assert.equal(
