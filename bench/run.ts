@@ -27,8 +27,8 @@ interface Sizes {
   readonly scenarioStreams: number;
   readonly warmupSeconds: number;
   /**
-   * Saturation rounds: raw, Koa, the service, the service without a store in turn, so that a burst of other load
-   * hits all four alike.
+   * Saturation rounds: raw, Koa, the service, the service in memory in turn, so that a burst of other load hits
+   * all four alike.
    */
   readonly rounds: number;
   readonly roundSeconds: number;
@@ -100,10 +100,10 @@ interface Round {
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
 /**
- * The service with a store that keeps nothing (bench/baselines/service-no-store.ts): the service's own work but
- * the durable store's, for context next to bare Koa and the service.
+ * The service with its sessions in memory and nothing durable (bench/baselines/service-in-memory.ts): the
+ * service's own work but the durable store's, for context next to bare Koa and the service.
  */
-const NO_STORE = 'service without a store';
+const IN_MEMORY = 'service in memory';
 
 function args(): { smoke: boolean; out: string } {
   const argv = process.argv.slice(2);
@@ -166,11 +166,11 @@ async function main(): Promise<void> {
     const scenario = join(work, 'scenario.jsonl');
     traffic.write(scenario, s.scenarioBodies);
 
-    // 1. Saturation: raw node:http, bare Koa, the service, and (for context) the service with a store that keeps
-    // nothing; same load tool, bodies and core.
+    // 1. Saturation: raw node:http, bare Koa, the service, and (for context) the service with its sessions in
+    // memory and nothing durable; same load tool, bodies and core.
     const raw = track(await startBaseline('raw-http'));
     const koa = track(await startBaseline('bare-koa'));
-    const noStore = track(await startBaseline('service-no-store'));
+    const inMemory = track(await startBaseline('service-in-memory'));
     const serviceStore = join(work, 'saturation', 'state.db');
     const seeded = s.expiringPerSecond * s.expiringSeconds;
     log(`${seeded} de-duplication keys into the store, expiring ${s.expiringPerSecond} a second from now`);
@@ -180,7 +180,7 @@ async function main(): Promise<void> {
     const rounds: Round[] = [];
     let serviceErrors = 0;
     log(`warm-up ${s.warmupSeconds} s each`);
-    for (const target of [raw, koa, service, noStore]) {
+    for (const target of [raw, koa, service, inMemory]) {
       const { result } = await saturate(target, scenario, offset, s, s.warmupSeconds);
       if (target === service) {
         offset += result.consumed;
@@ -192,7 +192,7 @@ async function main(): Promise<void> {
         ['raw node:http', raw],
         ['bare Koa', koa],
         ['service', service],
-        [NO_STORE, noStore],
+        [IN_MEMORY, inMemory],
       ] as const) {
         log(`round ${round}/${s.rounds}: ${name}, ${s.roundSeconds} s`);
         const { result, cpuUsPerRequest } = await saturate(target, scenario, offset, s, s.roundSeconds);
@@ -207,11 +207,11 @@ async function main(): Promise<void> {
       rounds.filter((r) => r.target === name).reduce((a, b) => (b.result.rate > a.result.rate ? b : a));
     const cpu = (name: string) =>
       median(rounds.filter((r) => r.target === name).map((r) => r.cpuUsPerRequest));
-    const [bestRaw, bestKoa, bestService, bestNoStore] = [
+    const [bestRaw, bestKoa, bestService, bestInMemory] = [
       best('raw node:http'),
       best('bare Koa'),
       best('service'),
-      best(NO_STORE),
+      best(IN_MEMORY),
     ];
 
     // 2. Latency at a steady rate: half the service's saturation rate, open loop. For context, the framework
@@ -219,7 +219,7 @@ async function main(): Promise<void> {
     // the two, and each figure is the median round: one burst of other load on this shared machine would
     // otherwise decide a 15 s p99 alone (every round is listed under the table).
     await stop(raw);
-    await stop(noStore);
+    await stop(inMemory);
     const koaSteadyRate = Math.max(1, Math.floor(bestKoa.result.rate / 2));
     const steadyRate = Math.max(1, Math.floor(bestService.result.rate / 2));
     const wrapped = offset > s.scenarioBodies;
@@ -364,7 +364,7 @@ async function main(): Promise<void> {
     });
     const koaRatio = bestService.result.rate / bestKoa.result.rate;
     // The best rounds may come minutes apart on a machine whose speed changes between them; each round of the
-    // service (or of the service without a store) against the bare Koa round of the same turn shows how far that
+    // service (or of the service in memory) against the bare Koa round of the same turn shows how far that
     // moves the figure.
     const sideBySide = (name: string) =>
       rounds
@@ -382,16 +382,16 @@ async function main(): Promise<void> {
       pass: koaRatio >= TARGETS.koaRatio,
     });
     rows.push({
-      figure: `${NO_STORE} ÷ bare Koa`,
+      figure: `${IN_MEMORY} ÷ bare Koa`,
       value:
-        `${fmt.ratio(bestNoStore.result.rate / bestKoa.result.rate)} (${fmt.rate(bestNoStore.result.rate)}, ` +
-        `${errorsNote(bestNoStore.result.errors)}; rounds side by side: ${sideBySide(NO_STORE)})`,
+        `${fmt.ratio(bestInMemory.result.rate / bestKoa.result.rate)} (${fmt.rate(bestInMemory.result.rate)}, ` +
+        `${errorsNote(bestInMemory.result.errors)}; rounds side by side: ${sideBySide(IN_MEMORY)})`,
       target: '',
     });
     rows.push({
-      figure: `CPU per request: raw / Koa / ${NO_STORE} / service`,
+      figure: `CPU per request: raw / Koa / ${IN_MEMORY} / service`,
       value:
-        `${cpu('raw node:http').toFixed(0)} / ${cpu('bare Koa').toFixed(0)} / ${cpu(NO_STORE).toFixed(0)} / ` +
+        `${cpu('raw node:http').toFixed(0)} / ${cpu('bare Koa').toFixed(0)} / ${cpu(IN_MEMORY).toFixed(0)} / ` +
         `${cpu('service').toFixed(0)} µs (service ÷ Koa by CPU: ${fmt.ratio(cpu('bare Koa') / cpu('service'))})`,
       target: '',
     });
@@ -483,8 +483,8 @@ async function main(): Promise<void> {
       `Service on core ${SERVICE_CORE} (\`taskset\`), load tools and the harness on core ${LOAD_CORE}; SQLite store ` +
         `in a temp dir. Saturation: \`wrk\` -t1 -c${s.connections}, ${s.rounds} rounds of ${s.roundSeconds} s ` +
         `per target after a ${s.warmupSeconds} s warm-up; the best round of each is in the table, and service ÷ bare Koa also for each service round against the bare Koa round of the same turn. ` +
-        `The ${NO_STORE} is the service's code with a store that keeps nothing (every event new, no push session ` +
-        'opens): what the service costs but its durable store. ' +
+        `The ${IN_MEMORY} is the service's code with its push sessions in memory, no de-duplication keys and ` +
+        'nothing written: what the service costs but its durable store. ' +
         `${fmt.count(s.scenarioBodies)} pre-signed bodies over ${fmt.count(s.scenarioStreams)} streams` +
         `${wrapped ? ' (the list wrapped: the last requests were duplicates)' : ', each sent once'}; the ` +
         `service's steady rounds continued the same traffic with ${fmt.count(steadyCount)} more. ` +

@@ -75,7 +75,7 @@ export async function startService(
 
 /** Starts a baseline server (bench/baselines/<name>) on the service core. */
 export async function startBaseline(
-  name: 'raw-http' | 'bare-koa' | 'service-no-store',
+  name: 'raw-http' | 'bare-koa' | 'service-in-memory',
 ): Promise<RunningTarget> {
   const child = spawnPinned(name, process.execPath, nodeArgs(`bench/baselines/${name}`), {
     core: SERVICE_CORE,

@@ -92,15 +92,15 @@ test(
     const [, best, sideBySide] = KOA_RATIO.exec(withTarget('service ÷ bare Koa', '≥ 0.85', KOA_RATIO).value)!;
     assert.equal(sideBySide, best);
     // The service without its store: measured in the same rounds, against the same bare Koa rounds.
-    const NO_STORE = /^(\d+\.\d\d) \([\d,]+ req\/s, 0 errors; rounds side by side: (\d+\.\d\d)\)$/;
-    const noStore = NO_STORE.exec(find('service without a store ÷ bare Koa').value);
-    assert.ok(noStore, find('service without a store ÷ bare Koa').value);
-    assert.equal(noStore[2], noStore[1]);
+    const IN_MEMORY = /^(\d+\.\d\d) \([\d,]+ req\/s, 0 errors; rounds side by side: (\d+\.\d\d)\)$/;
+    const inMemory = IN_MEMORY.exec(find('service in memory ÷ bare Koa').value);
+    assert.ok(inMemory, find('service in memory ÷ bare Koa').value);
+    assert.equal(inMemory[2], inMemory[1]);
     assert.match(
-      find('CPU per request: raw / Koa / service without a store / service').value,
+      find('CPU per request: raw / Koa / service in memory / service').value,
       /^\d+ \/ \d+ \/ \d+ \/ \d+ µs/,
     );
-    assert.match(written, /^\| service without a store \| 1 \| \d+ \|/m);
+    assert.match(written, /^\| service in memory \| 1 \| \d+ \|/m);
     assert.match(withTarget('p99 at 50 % of saturation', '≤ 5 ms', MS).value, /; 0 errors in all rounds\)$/);
     assert.match(find('bare Koa: p99 at 50 % of its saturation').value, /^[\d.]+ ms .*; 0 errors\)$/);
     withTarget('/metrics render, 1,000 streams × 3 kinds', '≤ 300 ms', MS);
