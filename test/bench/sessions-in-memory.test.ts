@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { SessionsInMemory } from '../../bench/lib/sessions-in-memory.js';
-import { hashKey, streamKey, type Session, type SessionCommand } from '../../src/state/session.js';
+import { hashKey, type SessionCommand } from '../../src/state/session.js';
 import { SqliteStore } from '../../src/state/sqlite-store.js';
 import type { Command } from '../../src/state/store.js';
+import { KEY, session, start, stop, touch } from '../helpers/sessions.js';
 
 /**
  * The bench's "service in memory" baseline stands for the service's work without its durable store, so its
@@ -17,20 +18,7 @@ import type { Command } from '../../src/state/store.js';
 const dir = mkdtempSync(join(tmpdir(), 'tle-in-memory-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const KEY = streamKey('push.example.com', 'live', 'room_1');
 const TTL_MS = 1_800_000;
-
-function session(sequence: string, startedAt: number, lastSeenAt = startedAt): Session {
-  return { domain: 'push.example.com', appName: 'live', streamId: 'room_1', sequence, startedAt, lastSeenAt };
-}
-const start = (s: Session): SessionCommand => ({ op: 'start', session: s, endKey: hashKey(s.sequence) });
-const stop = (sequence: string): SessionCommand => ({
-  op: 'stop',
-  key: KEY,
-  sequence,
-  endKey: hashKey(sequence),
-});
-const touch = (at: number): SessionCommand => ({ op: 'touch', key: KEY, at });
 
 describe('the bench store that keeps sessions in memory', () => {
   it('opens, refreshes, replaces, ends and expires sessions as the SQLite store does', async () => {

@@ -12,25 +12,11 @@ import {
   timedKey,
   transition,
   type Session,
-  type SessionCommand,
 } from '../../../src/state/session.js';
 import { SqliteStore } from '../../../src/state/sqlite-store.js';
 import type { Command } from '../../../src/state/store.js';
 import { ValidationFailure } from '../../../src/validate/validate.js';
-
-const KEY = streamKey('push.example.com', 'live', 'room_1');
-
-function session(sequence: string, startedAt: number, lastSeenAt = 1000): Session {
-  return { domain: 'push.example.com', appName: 'live', streamId: 'room_1', sequence, startedAt, lastSeenAt };
-}
-
-const start = (s: Session): SessionCommand => ({ op: 'start', session: s, endKey: hashKey(s.sequence) });
-const stop = (sequence: string): SessionCommand => ({
-  op: 'stop',
-  key: KEY,
-  sequence,
-  endKey: hashKey(sequence),
-});
+import { KEY, session, start, stop } from '../../helpers/sessions.js';
 
 describe('stream and session keys', () => {
   it('separate domain, app name and stream id unambiguously', () => {
