@@ -182,10 +182,34 @@ function describe(error: ErrorObject, rawValue: ReadonlyMap<string, string>): st
 }
 
 function hint(name: string): string {
-  if (name.endsWith('_LISTEN')) return 'host:port, e.g. 127.0.0.1:9877';
-  if (name === 'TENCENT_LIVE_CALLBACK_KEYS') return 'comma-separated keys of letters, digits, - and _';
-  if (name === 'TENCENT_LIVE_STORE') return 'sqlite:<path> or redis://host:port';
-  return 'see the README';
+  return accepted(name as EnvVarName);
+}
+
+/** The forms of the variables whose schema is a pattern, in words. */
+const FORMS: Partial<Record<EnvVarName, string>> = {
+  TENCENT_LIVE_CALLBACK_KEYS: 'comma-separated keys of 1–64 letters, digits, - and _',
+  TENCENT_LIVE_CALLBACK_LISTEN: 'host:port, e.g. 0.0.0.0:8080',
+  TENCENT_LIVE_CALLBACK_PATH: '/ and letters, digits, /_.~-; at most 200 characters',
+  TENCENT_LIVE_METRICS_LISTEN: 'host:port, e.g. 127.0.0.1:9877',
+  TENCENT_LIVE_STORE: 'sqlite:PATH or redis://host:port',
+  TENCENT_LIVE_DOMAINS: 'comma-separated domains, no spaces',
+  TENCENT_LIVE_UNSIGNED_EVENT_TYPES: 'comma-separated event_type numbers',
+};
+
+/**
+ * What a variable accepts, in words: the README's table says the same (a test checks), and so does the error
+ * when a value is not of that form.
+ */
+export function accepted(name: EnvVarName): string {
+  const rule = schema.properties[name] as {
+    enum?: string[];
+    type?: string;
+    minimum?: number;
+    maximum?: number;
+  };
+  if (rule.enum) return rule.enum.join(', ');
+  if (rule.type === 'integer') return `${rule.minimum}–${rule.maximum}`;
+  return FORMS[name] ?? 'see the README';
 }
 
 function list(value: string | number): string[] {

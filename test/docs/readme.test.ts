@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { ENV_VARS } from '../../src/config.js';
+import { accepted, ENV_VARS, type EnvVarName } from '../../src/config.js';
 import { pushException, pushStart, pushStop, recordFile, snapshot } from '../../src/traffic/payloads.js';
 import { startService, T0, type TestService } from '../helpers/service.js';
 
@@ -43,11 +43,15 @@ describe('README', () => {
     assert.equal(pkg.scripts['start'], 'exec node --import tsx src/main.ts');
   });
 
-  test('the configuration table lists every variable with its default', () => {
-    const rows = new Map(table('variable').map(([name, dflt]) => [unquote(name!), dflt!]));
+  test('the configuration table lists every variable with its default and what it accepts', () => {
+    const rows = new Map(table('variable').map(([name, ...cells]) => [unquote(name!), cells]));
     assert.deepEqual([...rows.keys()].sort(), Object.keys(ENV_VARS).sort());
     for (const [name, spec] of Object.entries(ENV_VARS)) {
-      assert.equal(rows.get(name), spec.default === '' ? '(none)' : `\`${spec.default}\``, name);
+      const [dflt, accepts] = rows.get(name)!;
+      assert.equal(dflt, spec.default === '' ? '(none)' : `\`${spec.default}\``, name);
+      assert.equal(accepts, accepted(name as EnvVarName), name);
+      // No variable is left to "see the README", which is what its error message would then say.
+      assert.notEqual(accepts, 'see the README', name);
     }
   });
 
