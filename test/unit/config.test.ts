@@ -166,6 +166,23 @@ describe('loadConfig rejects every invalid value, naming the variable', () => {
     }
   }
 
+  it('says what a value of the wrong form should be, as the README does', () => {
+    const error = configError({
+      ...KEYED,
+      TENCENT_LIVE_DOMAINS: 'a b',
+      TENCENT_LIVE_CALLBACK_PATH: 'callback',
+    });
+    assert.match(
+      error.message,
+      /TENCENT_LIVE_DOMAINS: "a b" is not of the expected form \(comma-separated domains, no spaces\)/,
+    );
+    assert.match(
+      error.message,
+      /TENCENT_LIVE_CALLBACK_PATH: "callback" is not of the expected form \(\/ and letters/,
+    );
+    assert.doesNotMatch(error.message, /see the README/);
+  });
+
   it('rejects an unknown TENCENT_LIVE_* variable by name (a typo must not fall back to a default)', () => {
     const error = configError({ ...KEYED, TENCENT_LIVE_CALLBACK_KEY: 'k1' });
     assert.match(error.message, /TENCENT_LIVE_CALLBACK_KEY: unknown variable/);
