@@ -31,6 +31,8 @@ export const REJECTION_REASONS = [
   'store_unavailable',
 ] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
+export const SCRAPE_FAILURES = ['too_many', 'deadline'] as const;
+export type ScrapeFailure = (typeof SCRAPE_FAILURES)[number];
 
 export interface MetricsOptions {
   readonly version: string;
@@ -200,6 +202,13 @@ export class ExporterMetrics {
     registers: [this.registry],
   });
 
+  private readonly scrapesFailed = new Counter({
+    name: 'tencent_live_metrics_scrapes_failed_total',
+    help: 'Scrapes of /metrics refused because as many as the listener serves at once were running (too_many), or cut off when not read to the end in time (deadline).',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+
   private readonly appOverflow = new Counter({
     name: 'tencent_live_apps_overflow_total',
     help: 'Metric updates labelled domain and app_name "_overflow": TENCENT_LIVE_MAX_APPS label pairs were known.',
@@ -225,6 +234,7 @@ export class ExporterMetrics {
       isLive: (key) => sessions.get(key) !== undefined,
       onEvict: (reason: EvictionReason, count: number) => this.evictions.inc({ reason }, count),
     });
+    for (const reason of SCRAPE_FAILURES) this.scrapesFailed.inc({ reason }, 0);
     const streams = this.streams;
     new Gauge({
       name: 'tencent_live_streams_active',
@@ -326,6 +336,10 @@ export class ExporterMetrics {
   rejected(event: EventName, reason: RejectionReason, seconds: number): void {
     this.rejections.inc({ reason });
     this.callback(event, 'rejected', seconds);
+  }
+
+  scrapeFailed(reason: ScrapeFailure): void {
+    this.scrapesFailed.inc({ reason });
   }
 
   storeAvailable(store: StoreName, up: boolean): void {
