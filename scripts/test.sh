@@ -5,5 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run --silent typecheck
 npm run --silent lint
-if [ "$#" -gt 0 ]; then files=("$@"); else mapfile -t files < <(find test -name '*.test.ts' | sort); fi
+# A read loop rather than mapfile, which macOS's bash 3.2 lacks.
+files=("$@")
+if [ "$#" -eq 0 ]; then
+  while IFS= read -r file; do files+=("$file"); done < <(find test -name '*.test.ts' | sort)
+fi
 exec node --import tsx --test --test-reporter=spec "${files[@]}"
