@@ -53,11 +53,15 @@ interface Shape {
 
 const DECIMAL = /^\s*-?\d+(\.\d+)?([eE][+-]?\d+)?\s*$/;
 
-/** What a number field may hold before ajv: nothing, a number, or a decimal string. */
+/**
+ * What a number field may hold before ajv: nothing, a finite number, or a decimal string of one. ajv coerces
+ * `"1e999"` to Infinity and checks `minimum` and `maximum` only on finite numbers, so an infinite count or time
+ * would pass every bound.
+ */
 function numberOk(value: unknown): boolean {
-  return (
-    value === undefined || typeof value === 'number' || (typeof value === 'string' && DECIMAL.test(value))
-  );
+  if (value === undefined) return true;
+  if (typeof value === 'number') return Number.isFinite(value);
+  return typeof value === 'string' && DECIMAL.test(value) && Number.isFinite(Number(value));
 }
 
 /** What a string field may hold before ajv: nothing, a string, or a whole number JSON kept exactly. */

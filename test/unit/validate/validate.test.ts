@@ -127,7 +127,19 @@ describe('validation is lenient where Tencent is inconsistent', () => {
   });
 
   it('leaves out an invalid optional number rather than refusing the event (push_duration, appid, sizes)', () => {
-    for (const push_duration of ['12s', -5, null, true, '1e308', { ms: 1 }, '0b101', 'Infinity', '']) {
+    for (const push_duration of [
+      '12s',
+      -5,
+      null,
+      true,
+      '1e308',
+      { ms: 1 },
+      '0b101',
+      'Infinity',
+      '1e999',
+      Infinity,
+      '',
+    ]) {
       const event = valid({ ...stop(), push_duration });
       assert.equal('push_duration' in event, false, `push_duration ${JSON.stringify(push_duration)}`);
     }
@@ -257,6 +269,14 @@ describe('validation is strict where it matters, and names the field', () => {
     ['errcode "0x1f"', () => ({ ...stop(), errcode: '0x1f' }), 'errcode'],
     ['event_time "0x5c18b5ce"', () => ({ ...stop(), event_time: '0x5c18b5ce' }), 'event_time'],
     ['321 data_time "Infinity"', () => ({ ...exception(), data_time: 'Infinity' }), 'data_time'],
+    // Decimal, but past a double: ajv would coerce it to ±Infinity and check no bound on it.
+    ['321 data_time "-1e999"', () => ({ ...exception(), data_time: '-1e999' }), 'data_time'],
+    ['event_time "1e999"', () => ({ ...stop(), event_time: '1e999' }), 'event_time'],
+    [
+      '321 count "-1e999"',
+      () => ({ ...exception(), abnormal_event: [{ type: 6, count: '-1e999' }] }),
+      'abnormal_event[0].count',
+    ],
     ['100 without file_id', () => ({ event_type: 100, stream_id: 's' }), 'file_id'],
   ];
 
