@@ -179,16 +179,10 @@ export class Receiver {
     if (this.domains && !this.domains.has(kind.domain(event)) && kind.domain(event) !== '') {
       return this.answer(name, 'ignored', startedMs);
     }
-    let session = kind.command(event, this.context(nowMs));
-    if (session?.op === 'start' && this.deps.sessions.size >= config.maxSessions) {
-      const live = this.deps.sessions.get(sessionKey(session.session));
-      if (!live) {
-        // Counted, but no session opened: a replayed signature must not grow memory without bound.
-        this.deps.metrics.sessionRefused();
-        session = undefined;
-      }
-    }
-    const command: Command = { dedupKey: dedupKeyOf(kind, event), session };
+    const command: Command = {
+      dedupKey: dedupKeyOf(kind, event),
+      session: kind.command(event, this.context(nowMs)),
+    };
     const outcome = await new Promise<Outcome | 'unavailable'>((done) =>
       this.enqueue({ kind, event, command, done }),
     );
@@ -309,11 +303,7 @@ export class Receiver {
     const now = clock.now();
     let results: CommandResult[];
     try {
-      results = await store.apply(
-        batch.map((item) => item.command),
-        now,
-        config.dedupTtlSeconds * 1000,
-      );
+      results = await store.apply(this.capSessions(batch), now, config.dedupTtlSeconds * 1000);
       this.setStoreUp(true);
     } catch (error) {
       this.setStoreUp(false);
@@ -336,6 +326,32 @@ export class Receiver {
         log.error({ err: error, event: item.kind.name }, 'applying an accepted event failed');
       }
       item.done('accepted');
+    });
+  }
+
+  /**
+   * TENCENT_LIVE_MAX_SESSIONS, where it is exact: the mirror holds every earlier batch's sessions (batches commit
+   * one after another), and this batch's starts are counted in order. A start beyond the cap, of a stream that
+   * is not live, is counted but opens no session: a replayed signature must not grow memory without bound.
+   */
+  private capSessions(batch: readonly Pending[]): Command[] {
+    const { sessions, config, metrics } = this.deps;
+    const commands = batch.map((item) => item.command);
+    if (sessions.size + commands.length <= config.maxSessions) return commands;
+    let live = sessions.size;
+    const opening = new Set<string>();
+    return commands.map((command) => {
+      const change = command.session;
+      if (change?.op !== 'start') return command;
+      const key = sessionKey(change.session);
+      if (sessions.get(key) || opening.has(key)) return command;
+      if (live >= config.maxSessions) {
+        metrics.sessionRefused();
+        return { dedupKey: command.dedupKey };
+      }
+      live++;
+      opening.add(key);
+      return command;
     });
   }
 

@@ -341,6 +341,25 @@ describe('Receiver: session results reach the mirror and the metrics', () => {
   });
 });
 
+describe('Receiver: TENCENT_LIVE_MAX_SESSIONS', () => {
+  it('holds for starts that arrive together: checked as each batch is applied, not as each start arrives', async () => {
+    const h = harness({ TENCENT_LIVE_MAX_SESSIONS: '3' });
+    await h.post(push(1, 'first', '1', T0_S));
+    // All twenty are in one batch, each seeing one live session on arrival; one restarts 'first'.
+    const answers = await Promise.all([
+      ...Array.from({ length: 20 }, (_, i) => h.post(push(1, `c${i}`, String(i), T0_S))),
+      h.post(push(1, 'first', '2', T0_S + 1)),
+    ]);
+    assert.deepEqual(new Set(answers), new Set([OK]));
+    assert.equal(h.sessions.size, 3);
+    assert.equal(h.sessions.get(`${LABELS.domain}\u0000${LABELS.app_name}\u0000first`)?.sequence, '2');
+    const m = await h.scrape();
+    assert.equal(m.get('tencent_live_stream_starts_total', LABELS), 22);
+    assert.equal(m.get('tencent_live_streams_active', LABELS), 3);
+    assert.equal(m.get('tencent_live_sessions_refused_total'), 18);
+  });
+});
+
 describe('Receiver: signing modes', () => {
   it('answers each signature problem with its reason and the field (t for missing, sign otherwise)', async () => {
     const h = harness();
