@@ -5,18 +5,32 @@
  * present, non-empty, bounded and free of control characters; counts and times must be numbers.
  */
 
-// No control characters, and no lone UTF-16 surrogates: they would render as U+FFFD, so two distinct ids
-// would become one label value (and one state key after a restart).
-const IDENTITY = {
-  type: 'string',
-  minLength: 1,
-  maxLength: 256,
-  pattern: '^[^\\u0000-\\u001f\\u007f\\ud800-\\udfff]+$',
-};
+/**
+ * Each pattern, and what its refusal says (validate.ts). Patterns run with ajv's `u` flag, so a surrogate pair
+ * (an emoji) is one code point and only a lone UTF-16 surrogate falls in \\ud800-\\udfff. A lone surrogate
+ * becomes U+FFFD in a label or in the UTF-8 hashed into a de-duplication key, so two distinct values would become
+ * one label value, or one event.
+ */
+export const PATTERNS = {
+  label: {
+    pattern: '^[^\\u0000-\\u001f\\u007f\\ud800-\\udfff]*$',
+    says: 'must not contain control characters or unpaired UTF-16 surrogates',
+  },
+  identity: {
+    pattern: '^[^\\u0000-\\u001f\\u007f\\ud800-\\udfff]+$',
+    says: 'must not be empty or contain control characters or unpaired UTF-16 surrogates',
+  },
+  sequence: { pattern: '^[0-9A-Za-z_.-]*$', says: 'must hold only letters, digits, "_", "." and "-"' },
+  text: { pattern: '^[^\\ud800-\\udfff]*$', says: 'must not contain unpaired UTF-16 surrogates' },
+} as const;
+
+const IDENTITY = { type: 'string', minLength: 1, maxLength: 256, pattern: PATTERNS.identity.pattern };
 /** A label that may be empty (a push path can be), still bounded and free of control characters. */
-const LABEL = { type: 'string', maxLength: 256, pattern: '^[^\\u0000-\\u001f\\u007f\\ud800-\\udfff]*$' };
+const LABEL = { type: 'string', maxLength: 256, pattern: PATTERNS.label.pattern };
 const OPTIONAL_LABEL = { ...LABEL, default: '' };
-const SEQUENCE = { type: 'string', maxLength: 64, pattern: '^[0-9A-Za-z_.-]*$' };
+const SEQUENCE = { type: 'string', maxLength: 64, pattern: PATTERNS.sequence.pattern };
+/** Free text hashed into a de-duplication key (a file id, a picture URL). */
+const TEXT = { type: 'string', pattern: PATTERNS.text.pattern };
 const UNIX_SECONDS = { type: 'integer', minimum: 0, maximum: 99_999_999_999 };
 const COUNT = { type: 'integer', minimum: 0, maximum: 1_000_000_000 };
 
@@ -72,7 +86,7 @@ export const recordSchema = {
     app: OPTIONAL_LABEL,
     appname: OPTIONAL_LABEL,
     stream_id: IDENTITY,
-    file_id: { type: 'string', minLength: 1, maxLength: 256 },
+    file_id: { ...TEXT, minLength: 1, maxLength: 256 },
     end_time: UNIX_SECONDS,
     duration: { type: 'number', minimum: 0 },
     file_size: { type: 'number', minimum: 0 },
@@ -91,8 +105,8 @@ export const snapshotSchema = {
     appname: OPTIONAL_LABEL,
     stream_id: IDENTITY,
     create_time: UNIX_SECONDS,
-    pic_url: { type: 'string', maxLength: 2048 },
-    pic_full_url: { type: 'string', maxLength: 2048 },
+    pic_url: { ...TEXT, maxLength: 2048 },
+    pic_full_url: { ...TEXT, maxLength: 2048 },
     width: { type: 'integer', minimum: 0 },
     height: { type: 'integer', minimum: 0 },
   },

@@ -1,4 +1,5 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { PATTERNS } from './schemas.js';
 
 /** A payload that failed its schema: the answer names the field. */
 export class ValidationFailure {
@@ -203,7 +204,9 @@ function describe(error: ErrorObject | undefined): ValidationFailure {
     return new ValidationFailure(path || '(body)', 'needs pic_url or pic_full_url');
   const field = path || '(body)';
   const detail =
-    error.keyword === 'pattern' ? 'must not be empty or contain control characters' : error.message;
+    error.keyword === 'pattern'
+      ? Object.values(PATTERNS).find(({ pattern }) => pattern === error.params['pattern'])?.says
+      : error.message;
   return new ValidationFailure(field, `${field} ${detail ?? 'is invalid'}`);
 }
 

@@ -278,6 +278,17 @@ describe('validation is strict where it matters, and names the field', () => {
       'abnormal_event[0].count',
     ],
     ['100 without file_id', () => ({ event_type: 100, stream_id: 's' }), 'file_id'],
+    // A lone surrogate hashes as U+FFFD: two distinct files or pictures would be one event.
+    [
+      '100 file_id with a lone surrogate',
+      () => ({ event_type: 100, stream_id: 's', file_id: 'f\ud800' }),
+      'file_id',
+    ],
+    [
+      '200 pic_full_url with a lone surrogate',
+      () => ({ ...snapshot(), pic_full_url: 'http://x/\udfff' }),
+      'pic_full_url',
+    ],
   ];
 
   for (const [name, body, field] of cases) {
@@ -297,8 +308,14 @@ describe('validation is strict where it matters, and names the field', () => {
   it('says what is wrong with an identity, in words', () => {
     assert.equal(
       failure({ ...stop(), stream_id: 'a\nb' }).message,
-      'stream_id must not be empty or contain control characters',
+      'stream_id must not be empty or contain control characters or unpaired UTF-16 surrogates',
     );
+    assert.equal(
+      failure({ ...stop(), sequence: 'a b' }).message,
+      'sequence must hold only letters, digits, "_", "." and "-"',
+    );
+    // A surrogate pair is one code point, not a lone surrogate.
+    valid({ event_type: 100, stream_id: 's\u{1F600}', file_id: 'f\u{1F600}' });
     const { stream_id: _s, channel_id: _c, ...anonymous } = stop();
     assert.equal(failure(anonymous).message, 'stream_id is required');
   });
