@@ -8,7 +8,7 @@ import { sessionKey, type SessionResult } from './state/session.js';
 import type { SessionTable } from './state/session-table.js';
 import type { Command, CommandResult, StateStore } from './state/store.js';
 import { normalizeTopLevel, ValidationFailure } from './validate/validate.js';
-import { checkSignature, isUnsigned, type SignaturePolicy } from './verify/verify.js';
+import { checkSignature, isUnsigned, signatureField, type SignaturePolicy } from './verify/verify.js';
 
 export interface ReceiverDeps {
   readonly config: Config;
@@ -158,8 +158,7 @@ export class Receiver {
       const unsignedAllowed = kind === undefined || config.unsignedEventTypes.includes(eventType);
       if (!(unsignedAllowed && isUnsigned(payload))) {
         const problem = checkSignature(payload, this.policy, Math.floor(nowMs / 1000));
-        if (problem)
-          return this.reject(name, problem, startedMs, problem === 'missing_signature' ? 't' : 'sign');
+        if (problem) return this.reject(name, problem, startedMs, signatureField(payload, problem));
       }
     }
     if (!kind) return this.answer(name, 'ignored', startedMs);

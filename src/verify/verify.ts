@@ -48,6 +48,21 @@ function expectedSignatures(keys: readonly string[], t: number): readonly Buffer
   return expected;
 }
 
+const tMissing = (value: unknown): boolean => value === undefined || value === null || value === '';
+
+/**
+ * Which field a signature problem is about, for the answer: `t` when it is missing or unreadable, expired or too
+ * far ahead; `sign` when only it is missing, or it does not match.
+ */
+export function signatureField(
+  body: Readonly<Record<string, unknown>>,
+  problem: SignatureRejection,
+): 't' | 'sign' {
+  if (problem === 'missing_signature') return tMissing(body['t']) ? 't' : 'sign';
+  if (problem === 'bad_signature') return readT(body['t']) === undefined ? 't' : 'sign';
+  return 't';
+}
+
 /**
  * Checks `sign == md5(key + t)` for any of the keys, in constant time, then the validity window of `t`.
  * Tencent signs only `t`, not the body (https://cloud.tencent.com/document/product/267/32744), so a captured
@@ -61,9 +76,7 @@ export function checkSignature(
 ): SignatureRejection | undefined {
   const rawT = body['t'];
   const rawSign = body['sign'];
-  if (rawT === undefined || rawT === null || rawT === '' || rawSign === undefined || rawSign === null) {
-    return 'missing_signature';
-  }
+  if (tMissing(rawT) || rawSign === undefined || rawSign === null) return 'missing_signature';
   const t = readT(rawT);
   if (t === undefined || typeof rawSign !== 'string' || !SIGN_PATTERN.test(rawSign.trim()))
     return 'bad_signature';
