@@ -14,6 +14,18 @@ interface BodyError extends Error {
   type?: string;
 }
 
+/** Why koa-bodyparser could not read a body (raw-body's `type`, inflation's 415, a zlib error), in words. */
+function unreadable(error: BodyError): string {
+  if (error.type === 'request.aborted') return 'the request was aborted before its body was read';
+  if (error.type === 'request.size.invalid')
+    return 'the body does not have the length its Content-Length says';
+  if (error.status === 415) return "the body's Content-Encoding is not supported";
+  if (error.name !== 'SyntaxError') return 'the body could not be decoded as its Content-Encoding says';
+  // Refused by the parser, so that a key cannot set the parsed object's prototype.
+  if (error.message.includes('prototype')) return 'the body has a "__proto__" key';
+  return 'the body is not valid JSON';
+}
+
 /** `{"code":0}`, encoded once: nearly every answer is this one. */
 const OK_BYTES = Buffer.from(JSON.stringify(OK.body));
 
@@ -48,7 +60,7 @@ export function createCallbackApp({ receiver, path, bodyLimitBytes }: CallbackAp
         tooLarge ? 'body_too_large' : 'malformed_json',
         ctx.state['startedMs'] as number,
         '(body)',
-        tooLarge ? `the body exceeds ${bodyLimitBytes} bytes` : 'the body is not valid JSON',
+        tooLarge ? `the body exceeds ${bodyLimitBytes} bytes` : unreadable(error),
       );
       // Thrown to stop the route; the error handler below sends it.
       throw Object.assign(new Error(answer.body.message), { answer, expose: true });

@@ -36,6 +36,30 @@ describe('rejections: status, reason, field and counter', () => {
     await expectRejected(() => svc.post('"just a string"'), 400, 'malformed_json');
   });
 
+  test('a body the parser cannot read → 400 malformed_json, with a message that says why', async () => {
+    const cases: [string, Record<string, string>, string][] = [
+      ['{"event_type":1}', { 'content-encoding': 'gzip' }, 'could not be decoded as its Content-Encoding'],
+      ['{"event_type":1}', { 'content-encoding': 'x-unknown' }, 'Content-Encoding is not supported'],
+      ['{"event_type":1,"__proto__":{"x":1}}', {}, '"__proto__" key'],
+      ['{"event_type":1,', {}, 'not valid JSON'],
+    ];
+    for (const [body, headers, message] of cases) {
+      let text = '';
+      await expectRejected(
+        async () => {
+          const reply = await fetch(svc.callbackUrl, { method: 'POST', headers, body });
+          const answer = (await reply.json()) as { reason?: string; message?: string };
+          text = answer.message ?? '';
+          return { status: reply.status, body: answer };
+        },
+        400,
+        'malformed_json',
+        '(body)',
+      );
+      assert.ok(text.includes(message), `${JSON.stringify(headers)} ${body}: ${text}`);
+    }
+  });
+
   test("Tencent's own English 321 sample (seed 002) is not valid JSON → malformed_json", async () => {
     const seed = readFileSync(
       new URL('../../../shared/seeds/002_4f0fb4364c6b9d42.txt', import.meta.url),
