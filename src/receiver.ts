@@ -4,7 +4,7 @@ import { dedupKeyOf, type ApplyContext, type EventKind } from './events/kinds.js
 import { EVENT_KINDS } from './events/table.js';
 import type { EventName, ExporterMetrics, Outcome, RejectionReason } from './metrics/metrics.js';
 import type { Clock } from './state/clock.js';
-import { sessionKey, type SessionResult } from './state/session.js';
+import { sessionKey, SessionRoom, type SessionResult } from './state/session.js';
 import type { SessionTable } from './state/session-table.js';
 import type { Command, CommandResult, StateStore } from './state/store.js';
 import { normalizeTopLevel, ValidationFailure } from './validate/validate.js';
@@ -302,7 +302,12 @@ export class Receiver {
     const now = clock.now();
     let results: CommandResult[];
     try {
-      results = await store.apply(this.capSessions(batch), now, config.dedupTtlSeconds * 1000);
+      results = await store.apply(
+        batch.map((item) => item.command),
+        now,
+        config.dedupTtlSeconds * 1000,
+        new SessionRoom(this.deps.sessions.size, config.maxSessions),
+      );
       this.setStoreUp(true);
     } catch (error) {
       this.setStoreUp(false);
@@ -328,36 +333,15 @@ export class Receiver {
     });
   }
 
-  /**
-   * TENCENT_LIVE_MAX_SESSIONS, where it is exact: the mirror holds every earlier batch's sessions (batches commit
-   * one after another), and this batch's starts are counted in order. A start beyond the cap, of a stream that
-   * is not live, is counted but opens no session: a replayed signature must not grow memory without bound.
-   */
-  private capSessions(batch: readonly Pending[]): Command[] {
-    const { sessions, config, metrics } = this.deps;
-    const commands = batch.map((item) => item.command);
-    if (sessions.size + commands.length <= config.maxSessions) return commands;
-    let live = sessions.size;
-    const opening = new Set<string>();
-    return commands.map((command) => {
-      const change = command.session;
-      if (change?.op !== 'start') return command;
-      const key = sessionKey(change.session);
-      if (sessions.get(key) || opening.has(key)) return command;
-      if (live >= config.maxSessions) {
-        metrics.sessionRefused();
-        return { dedupKey: command.dedupKey };
-      }
-      live++;
-      opening.add(key);
-      return command;
-    });
-  }
-
   /** Keeps the memory mirror of the sessions, and the per-stream series, in step with the store. */
   private mirror(change: SessionResult, now: number): void {
     const { sessions, metrics } = this.deps;
     if (change.op === 'start') {
+      if (change.result === 'refused') {
+        // Counted, but no session opened: a replayed signature must not grow memory without bound.
+        metrics.sessionRefused();
+        return;
+      }
       if (change.result === 'stale' || change.result === 'already_ended') return;
       const session = change.session;
       sessions.set(session);

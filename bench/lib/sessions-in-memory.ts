@@ -1,4 +1,4 @@
-import { sessionKey, transition, type Session } from '../../src/state/session.js';
+import { sessionKey, SessionRoom, type Session } from '../../src/state/session.js';
 import type { Command, CommandResult, StateStore } from '../../src/state/store.js';
 
 /**
@@ -17,13 +17,18 @@ export class SessionsInMemory implements StateStore {
     return [];
   }
 
-  async apply(commands: readonly Command[], nowMs: number, keyTtlMs: number): Promise<CommandResult[]> {
+  async apply(
+    commands: readonly Command[],
+    nowMs: number,
+    keyTtlMs: number,
+    room = SessionRoom.unlimited(),
+  ): Promise<CommandResult[]> {
     return commands.map(({ session: change }) => {
       if (!change) return { duplicate: false };
       const key = change.op === 'start' ? sessionKey(change.session) : change.key;
       const sequenceEnded =
         change.op === 'start' && (this.ended.get(change.endKey.toString('latin1')) ?? 0) > nowMs;
-      const next = transition(this.sessions.get(key), change, sequenceEnded);
+      const next = room.transition(this.sessions.get(key), change, sequenceEnded);
       if (next.put) this.sessions.set(key, next.put);
       if (next.remove !== undefined) this.sessions.delete(next.remove);
       if (change.op === 'stop' && next.result.op === 'stop' && next.result.result !== 'closed')

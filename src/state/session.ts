@@ -85,7 +85,7 @@ export type SessionCommand =
     }
   | { readonly op: 'touch'; readonly key: string; readonly at: number };
 
-export type StartResult = 'opened' | 'replaced' | 'refreshed' | 'stale' | 'already_ended';
+export type StartResult = 'opened' | 'replaced' | 'refreshed' | 'stale' | 'already_ended' | 'refused';
 export type StopResult = 'closed' | 'no_session' | 'stale_sequence';
 
 export type SessionResult =
@@ -106,18 +106,21 @@ export interface Transition {
  * * a start whose `sequence` already ended (its disconnect overtook it) opens nothing;
  * * a disconnect ends the session only when its `sequence` matches, so a late or duplicated disconnect of an
  *   older push cannot end a newer one; a disconnect with no session changes nothing;
- * * an exception report refreshes a live session's `lastSeenAt`.
+ * * an exception report refreshes a live session's `lastSeenAt`;
+ * * a start that would open a session while `full` (TENCENT_LIVE_MAX_SESSIONS, see SessionRoom) opens none.
  * Ordering of Tencent's callbacks is not documented (PROTOCOL.md §1): every rule holds in any order.
  */
 export function transition(
   current: Session | undefined,
   command: SessionCommand,
   sequenceEnded: boolean,
+  full = false,
 ): Transition {
   switch (command.op) {
     case 'start': {
       const next = command.session;
       if (sequenceEnded) return { result: { op: 'start', result: 'already_ended', session: next } };
+      if (!current && full) return { result: { op: 'start', result: 'refused', session: next } };
       if (!current) return { result: { op: 'start', result: 'opened', session: next }, put: next };
       if (current.sequence === next.sequence) {
         const refreshed = { ...current, lastSeenAt: Math.max(current.lastSeenAt, next.lastSeenAt) };
@@ -137,5 +140,30 @@ export function transition(
       const touched = { ...current, lastSeenAt: Math.max(current.lastSeenAt, command.at) };
       return { result: { op: 'touch', result: 'touched', session: touched }, put: touched };
     }
+  }
+}
+
+/**
+ * TENCENT_LIVE_MAX_SESSIONS through one batch. A store applies the batch's commands in order through `transition`,
+ * which counts the sessions they open and close, starting from those live before the batch (the receiver's
+ * mirror: batches commit one after another). So a start is refused only when the cap is reached at its place in
+ * the batch: a duplicate, or a start of a push that already ended, takes no room, and a disconnect before it
+ * in the same batch frees some.
+ */
+export class SessionRoom {
+  constructor(
+    private live: number,
+    private readonly max: number,
+  ) {}
+
+  static unlimited(): SessionRoom {
+    return new SessionRoom(0, Infinity);
+  }
+
+  transition(current: Session | undefined, command: SessionCommand, sequenceEnded: boolean): Transition {
+    const next = transition(current, command, sequenceEnded, this.live >= this.max);
+    if (next.result.result === 'opened') this.live++;
+    else if (next.result.result === 'closed') this.live--;
+    return next;
   }
 }

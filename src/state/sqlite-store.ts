@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { sessionKey, TIMED_KEY_BYTES, timePrefix, transition, type Session } from './session.js';
+import { sessionKey, SessionRoom, TIMED_KEY_BYTES, timePrefix, type Session } from './session.js';
 import type { Command, CommandResult, StateStore } from './store.js';
 
 interface SessionRow {
@@ -216,6 +216,7 @@ export class SqliteStore implements StateStore {
     commands: readonly Command[],
     nowMs: number,
     ttlMs: number,
+    room: SessionRoom,
   ) => CommandResult[];
   private checkpointer: Worker | undefined;
   /** The database file, for the checkpointer's flushes (see CHECKPOINTER); closed after both connections. */
@@ -281,8 +282,8 @@ export class SqliteStore implements StateStore {
     this.purgeRange = this.db.prepare('DELETE FROM seen_keys WHERE k > ? AND k <= ? AND expires_at <= ?');
     this.purgeRest = this.db.prepare('DELETE FROM seen_keys WHERE k > ? AND expires_at <= ?');
     this.purgeBelow = this.db.prepare('DELETE FROM seen_keys WHERE k > ? AND k < ? AND expires_at <= ?');
-    this.applyBatch = this.db.transaction((commands, nowMs, ttlMs) =>
-      commands.map((command: Command) => this.applyOne(command, nowMs, nowMs + ttlMs)),
+    this.applyBatch = this.db.transaction((commands, nowMs, ttlMs, room) =>
+      commands.map((command: Command) => this.applyOne(command, nowMs, nowMs + ttlMs, room)),
     );
     if (path !== ':memory:') {
       this.startCheckpointer(path);
@@ -399,7 +400,7 @@ export class SqliteStore implements StateStore {
     }
   }
 
-  private applyOne(command: Command, nowMs: number, expiresAt: number): CommandResult {
+  private applyOne(command: Command, nowMs: number, expiresAt: number, room: SessionRoom): CommandResult {
     const change = command.session;
     const legacy = nowMs < this.legacyStopKeysUntil;
     // A retry of a disconnect that an earlier version claimed under its plain hash.
@@ -415,7 +416,7 @@ export class SqliteStore implements StateStore {
       change.op === 'start' &&
       (this.endedGet.get(change.endKey, nowMs) !== undefined ||
         (legacy && this.seen.get(change.endKey, nowMs) !== undefined));
-    const next = transition(row && toSession(row), change, sequenceEnded);
+    const next = room.transition(row && toSession(row), change, sequenceEnded);
     if (next.put) this.put.run(toRow(key, next.put));
     if (next.remove !== undefined) this.remove.run(next.remove);
     if (change.op === 'stop' && next.result.op === 'stop' && next.result.result !== 'closed') {
@@ -428,9 +429,14 @@ export class SqliteStore implements StateStore {
     return this.db.prepare<[], SessionRow>('SELECT * FROM sessions').all().map(toSession);
   }
 
-  async apply(commands: readonly Command[], nowMs: number, keyTtlMs: number): Promise<CommandResult[]> {
+  async apply(
+    commands: readonly Command[],
+    nowMs: number,
+    keyTtlMs: number,
+    room = SessionRoom.unlimited(),
+  ): Promise<CommandResult[]> {
     this.assertFile();
-    return this.applyBatch(commands, nowMs, keyTtlMs);
+    return this.applyBatch(commands, nowMs, keyTtlMs, room);
   }
 
   async expireSessions(keys: readonly string[], cutoffMs: number): Promise<Session[]> {

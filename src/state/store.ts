@@ -1,4 +1,4 @@
-import type { Session, SessionCommand, SessionResult } from './session.js';
+import type { Session, SessionCommand, SessionResult, SessionRoom } from './session.js';
 
 export type StoreName = 'sqlite' | 'redis';
 
@@ -19,7 +19,13 @@ export type CommandResult =
 export interface StateStore {
   readonly name: StoreName;
   loadSessions(): Promise<Session[]>;
-  apply(commands: readonly Command[], nowMs: number, keyTtlMs: number): Promise<CommandResult[]>;
+  /** `room` applies TENCENT_LIVE_MAX_SESSIONS to the batch's starts (unlimited when not given). */
+  apply(
+    commands: readonly Command[],
+    nowMs: number,
+    keyTtlMs: number,
+    room?: SessionRoom,
+  ): Promise<CommandResult[]>;
   /**
    * Deletes and returns the sessions of these streams whose `lastSeenAt` is before `cutoffMs` (a stream that
    * started again or reported meanwhile keeps its session). The caller finds them in its memory mirror, which

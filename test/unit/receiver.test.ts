@@ -358,6 +358,43 @@ describe('Receiver: TENCENT_LIVE_MAX_SESSIONS', () => {
     assert.equal(m.get('tencent_live_streams_active', LABELS), 3);
     assert.equal(m.get('tencent_live_sessions_refused_total'), 18);
   });
+
+  it('a disconnect earlier in the same batch frees its room for a start', async () => {
+    const h = harness({ TENCENT_LIVE_MAX_SESSIONS: '1' });
+    await h.post(push(1, 'a', '1', T0_S));
+    await Promise.all([h.post(push(0, 'a', '1', T0_S + 60)), h.post(push(1, 'b', '2', T0_S + 60))]);
+    assert.deepEqual(
+      [...h.sessions.values()].map((session) => session.streamId),
+      ['b'],
+    );
+    assert.equal((await h.scrape()).get('tencent_live_sessions_refused_total'), 0);
+  });
+
+  it('a retry of a start, or a start whose push already ended, takes no room', async () => {
+    const h = harness({ TENCENT_LIVE_MAX_SESSIONS: '2' });
+    const ended = push(1, 'x', '9', T0_S);
+    await h.post(ended);
+    await h.post(push(0, 'x', '9', T0_S + 10));
+    await h.post(push(0, 'y', '8', T0_S + 10)); // y's disconnect overtook its start
+    await h.post(push(1, 'a', '1', T0_S));
+    h.clock.advance(60_000);
+    await Promise.all([h.post(ended), h.post(push(1, 'y', '8', T0_S)), h.post(push(1, 'b', '2', T0_S + 60))]);
+    assert.ok(h.sessions.get(`${LABELS.domain}\u0000${LABELS.app_name}\u0000b`));
+    assert.equal(h.sessions.size, 2);
+    assert.equal((await h.scrape()).get('tencent_live_sessions_refused_total'), 0);
+  });
+
+  it('a refused start is counted once, however often Tencent retries it', async () => {
+    const h = harness({ TENCENT_LIVE_MAX_SESSIONS: '1' });
+    await h.post(push(1, 'a', '1', T0_S));
+    for (let i = 0; i < 3; i++) {
+      h.clock.advance(60_000);
+      await h.post(push(1, 'b', '2', T0_S));
+    }
+    const m = await h.scrape();
+    assert.equal(m.get('tencent_live_sessions_refused_total'), 1);
+    assert.equal(m.get('tencent_live_callbacks_total', { event: 'push_start', outcome: 'duplicate' }), 2);
+  });
 });
 
 describe('Receiver: signing modes', () => {

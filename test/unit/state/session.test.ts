@@ -8,6 +8,7 @@ import { pushException } from '../../../src/events/push-exception.js';
 import {
   hashKey,
   sessionKey,
+  SessionRoom,
   streamKey,
   timedKey,
   transition,
@@ -159,6 +160,26 @@ describe('transition: start', () => {
     assert.deepEqual(transition(session('1', 100), start(next), false), {
       result: { op: 'start', result: 'stale', session: next },
     });
+  });
+});
+
+describe('transition: the session cap', () => {
+  it('when full, refuses only a start that would open a session', () => {
+    const next = session('2', 200);
+    assert.deepEqual(transition(undefined, start(next), false, true), {
+      result: { op: 'start', result: 'refused', session: next },
+    });
+    assert.equal(transition(session('1', 100), start(next), false, true).result.result, 'replaced');
+    assert.equal(transition(session('2', 200), start(next), false, true).result.result, 'refreshed');
+  });
+
+  it('SessionRoom counts what each transition opens and closes, in order', () => {
+    const room = new SessionRoom(1, 1);
+    const next = start(session('2', 200));
+    assert.equal(room.transition(undefined, next, false).result.result, 'refused');
+    assert.equal(room.transition(session('1', 100), stop('1'), false).result.result, 'closed');
+    assert.equal(room.transition(undefined, next, false).result.result, 'opened');
+    assert.equal(room.transition(undefined, next, false).result.result, 'refused');
   });
 });
 
