@@ -56,7 +56,7 @@ export const ENV_VARS = {
   },
   TENCENT_LIVE_MAX_TRACKED_STREAMS: {
     default: '50000',
-    doc: 'Cap on streams holding per-stream series; beyond it new streams get none (`reason="overflow"`).',
+    doc: 'Cap on streams holding per-stream series; beyond it new streams get none (`reason="overflow"`), and a live one gets them at an upkeep once there is room.',
   },
   TENCENT_LIVE_BODY_LIMIT_BYTES: {
     default: '65536',

@@ -244,6 +244,7 @@ export class Receiver {
       }
       if (expiredCount > 0) metrics.sessionsExpired(expiredCount);
       metrics.streams.sweep(now);
+      metrics.streams.readmit(sessions.values(), sessionKey, now);
       metrics.keysPurged(await store.purgeExpiredKeys(now, config.dedupTtlSeconds * 1000));
       await store.ping();
       this.setStoreUp(true);

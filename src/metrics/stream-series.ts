@@ -177,6 +177,8 @@ export class StreamSeries {
   private arenaDropped = 0;
   /** Output buffers whose bytes reached the socket, for the next chunks. */
   private readonly spare: Buffer[] = [];
+  /** Set when the cap refused a stream its series; cleared once readmit() gave every live stream one. */
+  private refused = false;
 
   constructor(private readonly options: StreamSeriesOptions) {}
 
@@ -229,6 +231,7 @@ export class StreamSeries {
     const known = this.slots.get(key);
     if (known !== undefined) return known;
     if (this.slots.size >= this.options.maxTracked) {
+      this.refused = true;
       this.options.onEvict('overflow', 1);
       return undefined;
     }
@@ -293,6 +296,30 @@ export class StreamSeries {
     const base = slot * KINDS;
     for (const { index, count } of counts) this.counts[base + index] = this.counts[base + index]! + count;
     this.hasCounts[slot] = 1;
+  }
+
+  /**
+   * Gives the live streams that the cap refused their series one, as far as there is room now (after a sweep):
+   * a stream without trouble sends no report that would, and its `stream_up` would be missing for the whole
+   * push. Walks `live` (the live sessions) only after a refusal, and only while there is room; returns how many
+   * streams got their series.
+   */
+  readmit<S extends { domain: string; appName: string; streamId: string }>(
+    live: Iterable<S>,
+    keyOf: (session: S) => string,
+    nowMs: number,
+  ): number {
+    let admitted = 0;
+    if (!this.refused) return admitted;
+    for (const session of live) {
+      if (this.slots.size >= this.options.maxTracked) return admitted;
+      const key = keyOf(session);
+      if (this.slots.has(key)) continue;
+      this.live(key, session.domain, session.appName, session.streamId, nowMs);
+      admitted++;
+    }
+    this.refused = false;
+    return admitted;
   }
 
   /** Drops the series of streams that ended more than the grace period ago, or went idle. */

@@ -397,6 +397,24 @@ describe('Receiver: TENCENT_LIVE_MAX_SESSIONS', () => {
   });
 });
 
+describe('Receiver: TENCENT_LIVE_MAX_TRACKED_STREAMS', () => {
+  it('a live stream the cap refused its series gets them at the upkeep once there is room', async () => {
+    const h = harness({ TENCENT_LIVE_MAX_TRACKED_STREAMS: '1', TENCENT_LIVE_SERIES_GRACE_SECONDS: '0' });
+    const up = async (streamId: string) =>
+      (await h.scrape()).get('tencent_live_stream_up', { ...LABELS, stream_id: streamId });
+    await h.post(push(1, 'a', '1', T0_S));
+    await h.post(push(1, 'b', '2', T0_S));
+    assert.equal(await up('b'), undefined);
+    await h.receiver.sweep(); // no room yet: nothing changes
+    assert.equal(await up('b'), undefined);
+    await h.post(push(0, 'a', '1', T0_S + 10));
+    h.clock.advance(1000);
+    await h.receiver.sweep();
+    assert.equal(await up('a'), undefined);
+    assert.equal(await up('b'), 1);
+  });
+});
+
 describe('Receiver: signing modes', () => {
   it('answers each signature problem with its reason and the field it is about', async () => {
     const h = harness();
