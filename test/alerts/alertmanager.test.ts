@@ -58,7 +58,7 @@ describe('Alertmanager example: routing and inhibition in a real Alertmanager', 
     return found;
   }
 
-  it('a critical mutes the warning of the same alert and job, not of another job or alert', async () => {
+  it('a critical mutes the warning of the same alert, job and push path, not of another job, alert or domain', async () => {
     const critical = {
       alertname: 'TencentLiveAbnormalDisconnects',
       severity: 'critical',
@@ -68,7 +68,8 @@ describe('Alertmanager example: routing and inhibition in a real Alertmanager', 
     const warning = { ...critical, severity: 'warning' };
     const otherJob = { ...warning, job: 'staging' };
     const otherAlert = { alertname: 'TencentLiveStreamPushExceptions', severity: 'warning', job: JOB };
-    await post([critical, warning, otherJob, otherAlert]);
+    const otherDomain = { ...warning, domain: 'b' };
+    await post([critical, warning, otherJob, otherAlert, otherDomain]);
 
     const c = await find(critical);
     assert.equal(c.status.state, 'active');
@@ -85,9 +86,10 @@ describe('Alertmanager example: routing and inhibition in a real Alertmanager', 
     );
     assert.equal((await find(otherJob)).status.state, 'active');
     assert.equal((await find(otherAlert)).status.state, 'active');
+    assert.equal((await find(otherDomain)).status.state, 'active');
   });
 
-  it('exporter down mutes every other alert of its job, but not itself', async () => {
+  it('no target for the job mutes every other alert of its job, but not itself', async () => {
     const job = 'exporter-down-case';
     const down = { alertname: 'TencentLiveExporterDown', severity: 'critical', job };
     const store = { alertname: 'TencentLiveStateStoreDown', severity: 'critical', job, instance: 'a:9877' };
@@ -104,5 +106,19 @@ describe('Alertmanager example: routing and inhibition in a real Alertmanager', 
       ['null'],
     );
     assert.equal((await find(elsewhere)).status.state, 'active');
+  });
+
+  it('one replica down mutes only its own alerts, not those of the other replicas or of the job', async () => {
+    const job = 'replica-down-case';
+    const down = { alertname: 'TencentLiveExporterDown', severity: 'critical', job, instance: 'a:9877' };
+    const own = { alertname: 'TencentLiveStateStoreDown', severity: 'critical', job, instance: 'a:9877' };
+    const other = { ...own, instance: 'b:9877' };
+    const jobWide = { alertname: 'TencentLiveCallbacksStopped', severity: 'critical', job };
+    await post([down, own, other, jobWide]);
+
+    assert.equal((await find(down)).status.state, 'active');
+    assert.equal((await find(own)).status.state, 'suppressed');
+    assert.equal((await find(other)).status.state, 'active');
+    assert.equal((await find(jobWide)).status.state, 'active');
   });
 });
