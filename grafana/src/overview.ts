@@ -42,10 +42,14 @@ export function overviewDashboard(): Json {
         title: 'Live streams',
         description:
           'Push sessions live now, across every push domain and path. Every replica reports the same ' +
-          'shared state, so replicas are not added up.',
+          'shared state, so replicas are not added up. 0 when nothing is live (the service then exports ' +
+          'no streams_active series at all).',
         unit: 'short',
         targets: [
-          { expr: sharedGauge([], 'tencent_live_streams_active', ['domain', 'app_name']), legend: 'live' },
+          {
+            expr: `${sharedGauge([], 'tencent_live_streams_active', ['domain', 'app_name'])} or vector(0)`,
+            legend: 'live',
+          },
         ],
       }),
     )

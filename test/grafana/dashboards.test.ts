@@ -65,6 +65,16 @@ describe('generated dashboards', () => {
     }
   });
 
+  it("shows 0, not 'No data', in the Overview's stats when their series do not exist (nothing live, no event yet)", () => {
+    const overview = JSON.parse(readFileSync(join(DASHBOARDS_DIR, 'tencent-live-overview.json'), 'utf8')) as {
+      panels: { type: string; title: string; targets?: { expr: string }[] }[];
+    };
+    const stats = overview.panels.filter((p) => p.type === 'stat');
+    assert.ok(stats.some((p) => p.title === 'Live streams'));
+    for (const panel of stats)
+      for (const target of panel.targets ?? []) assert.match(target.expr, / or vector\(0\)$/, panel.title);
+  });
+
   it('links the Overview stream table to the Stream dashboard by uid and variable', () => {
     const overview = readFileSync(join(DASHBOARDS_DIR, 'tencent-live-overview.json'), 'utf8');
     assert.match(overview, /\/d\/tencent-live-stream\/[^"]*\?var-stream_id=\$\{__value\.raw\}/);
