@@ -1,9 +1,9 @@
-import { sessionKey, SessionRoom, type Session } from '../../src/state/session.js';
-import type { Command, CommandResult, StateStore } from '../../src/state/store.js';
+import { applySession, SessionRoom, type Session, type SessionRecords } from '../../src/state/session.js';
+import type { StateStore } from '../../src/state/store.js';
 
 /**
  * A store for the bench's "service in memory" baseline (bench/baselines/service-in-memory.ts): push sessions in
- * memory, opened, ended and expired by the store's own rules (`transition`), but no de-duplication key kept (every
+ * memory, opened, ended and expired by the store's own code (`applySession`), but no de-duplication key kept (every
  * event is new) and nothing written. No configuration of the service uses it: it would answer 200 for events it
  * then forgot.
  */
@@ -17,25 +17,25 @@ export class SessionsInMemory implements StateStore {
     return [];
   }
 
-  async apply(
-    commands: readonly Command[],
-    nowMs: number,
-    keyTtlMs: number,
-    room = SessionRoom.unlimited(),
-  ): Promise<CommandResult[]> {
-    return commands.map(({ session: change }) => {
-      if (!change) return { duplicate: false };
-      const key = change.op === 'start' ? sessionKey(change.session) : change.key;
-      const sequenceEnded =
-        change.op === 'start' && (this.ended.get(change.endKey.toString('latin1')) ?? 0) > nowMs;
-      const next = room.transition(this.sessions.get(key), change, sequenceEnded);
-      if (next.put) this.sessions.set(key, next.put);
-      if (next.remove !== undefined) this.sessions.delete(next.remove);
-      if (change.op === 'stop' && next.result.op === 'stop' && next.result.result !== 'closed')
-        this.ended.set(change.endKey.toString('latin1'), nowMs + keyTtlMs);
-      return { duplicate: false, session: next.result };
-    });
-  }
+  /** The time and key expiry of the batch being applied, for `records`. */
+  private nowMs = 0;
+  private expiresAt = 0;
+  /** The sessions and ended pushes in memory, as applySession reads and writes them. */
+  private readonly records: SessionRecords = {
+    get: (key) => this.sessions.get(key),
+    ended: (endKey) => (this.ended.get(endKey.toString('latin1')) ?? 0) > this.nowMs,
+    put: (key, session) => void this.sessions.set(key, session),
+    remove: (key) => void this.sessions.delete(key),
+    markEnded: (endKey) => void this.ended.set(endKey.toString('latin1'), this.expiresAt),
+  };
+
+  apply: StateStore['apply'] = async (commands, nowMs, keyTtlMs, room = SessionRoom.unlimited()) => {
+    this.nowMs = nowMs;
+    this.expiresAt = nowMs + keyTtlMs;
+    return commands.map(({ session: change }) =>
+      change ? { duplicate: false, session: applySession(change, this.records, room) } : { duplicate: false },
+    );
+  };
 
   async expireSessions(keys: readonly string[], cutoffMs: number): Promise<Session[]> {
     return keys.flatMap((key) => {

@@ -167,3 +167,35 @@ export class SessionRoom {
     return next;
   }
 }
+
+/** What a store keeps of push sessions and of the ends of pushes, as `applySession` reads and writes it. */
+export interface SessionRecords {
+  get(key: string): Session | undefined;
+  /** Whether a disconnect of this push left its record (`endKey`, see SessionCommand) that has not expired. */
+  ended(endKey: Buffer): boolean;
+  put(key: string, session: Session): void;
+  remove(key: string): void;
+  /** Leaves the record of a push's end, for a start of it that comes later. */
+  markEnded(endKey: Buffer): void;
+}
+
+/**
+ * One accepted event's change to the sessions, as every store applies it inside its transaction: the session
+ * rules (`transition`) and the cap (`room`), over the store's own records.
+ */
+export function applySession(
+  change: SessionCommand,
+  records: SessionRecords,
+  room: SessionRoom,
+): SessionResult {
+  const key = change.op === 'start' ? sessionKey(change.session) : change.key;
+  // The disconnect of this push came first if it left its record (see SessionCommand).
+  const sequenceEnded = change.op === 'start' && records.ended(change.endKey);
+  const next = room.transition(records.get(key), change, sequenceEnded);
+  if (next.put) records.put(key, next.put);
+  if (next.remove !== undefined) records.remove(next.remove);
+  if (change.op === 'stop' && next.result.op === 'stop' && next.result.result !== 'closed') {
+    records.markEnded(change.endKey);
+  }
+  return next.result;
+}

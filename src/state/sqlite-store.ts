@@ -3,7 +3,14 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { sessionKey, SessionRoom, TIMED_KEY_BYTES, timePrefix, type Session } from './session.js';
+import {
+  applySession,
+  SessionRoom,
+  TIMED_KEY_BYTES,
+  timePrefix,
+  type Session,
+  type SessionRecords,
+} from './session.js';
 import type { Command, CommandResult, StateStore } from './store.js';
 
 interface SessionRow {
@@ -409,21 +416,28 @@ export class SqliteStore implements StateStore {
     if (command.dedupKey.length === TIMED_KEY_BYTES) this.timedClaimed++;
     else this.hashedClaimed++;
     if (!change) return { duplicate: false };
-    const key = change.op === 'start' ? sessionKey(change.session) : change.key;
-    const row = this.get.get(key);
-    // The disconnect of this push came first if it left its record (see SessionCommand).
-    const sequenceEnded =
-      change.op === 'start' &&
-      (this.endedGet.get(change.endKey, nowMs) !== undefined ||
-        (legacy && this.seen.get(change.endKey, nowMs) !== undefined));
-    const next = room.transition(row && toSession(row), change, sequenceEnded);
-    if (next.put) this.put.run(toRow(key, next.put));
-    if (next.remove !== undefined) this.remove.run(next.remove);
-    if (change.op === 'stop' && next.result.op === 'stop' && next.result.result !== 'closed') {
-      this.endedPut.run(change.endKey, expiresAt);
-    }
-    return { duplicate: false, session: next.result };
+    this.batchNowMs = nowMs;
+    this.batchExpiresAt = expiresAt;
+    return { duplicate: false, session: applySession(change, this.records, room) };
   }
+
+  /** The time and key expiry of the command being applied, for `records`. */
+  private batchNowMs = 0;
+  private batchExpiresAt = 0;
+
+  /** The session tables, as applySession reads and writes them. */
+  private readonly records: SessionRecords = {
+    get: (key) => {
+      const row = this.get.get(key);
+      return row && toSession(row);
+    },
+    ended: (endKey) =>
+      this.endedGet.get(endKey, this.batchNowMs) !== undefined ||
+      (this.batchNowMs < this.legacyStopKeysUntil && this.seen.get(endKey, this.batchNowMs) !== undefined),
+    put: (key, session) => void this.put.run(toRow(key, session)),
+    remove: (key) => void this.remove.run(key),
+    markEnded: (endKey) => void this.endedPut.run(endKey, this.batchExpiresAt),
+  };
 
   async loadSessions(): Promise<Session[]> {
     return this.db.prepare<[], SessionRow>('SELECT * FROM sessions').all().map(toSession);
